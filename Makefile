@@ -1,0 +1,58 @@
+# One entry point for a fresh machine: `make run`, `make test`, `make bench`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+
+# Python >= 3.12: python3.13, python3.12, then pyenv's; PYTHON=... overrides.
+# Each candidate is run (not just found), because pyenv shims exist for versions
+# that are not active.
+define find_python
+for p in python3.13 python3.12 python3; do \
+  if "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then \
+    command -v "$$p"; exit 0; fi; done; \
+root=$$(pyenv root 2>/dev/null); \
+for p in "$$root"/versions/3.13*/bin/python3 "$$root"/versions/3.12*/bin/python3; do \
+  if [ -x "$$p" ]; then echo "$$p"; exit 0; fi; done
+endef
+PYTHON ?= $(shell $(find_python))
+
+.PHONY: help venv test lint typecheck pytest bench clean
+
+help:
+	@echo "make run    - set up and serve the dashboard on its sandbox (127.0.0.1:8000)"
+	@echo "make test   - set up and run lint, type checks and every test"
+	@echo "make bench  - compare modelsclient with the official openai package"
+
+$(STAMP): pyproject.toml
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "error: no Python >= 3.12 found (tried python3.13, python3.12, python3, pyenv)." >&2; \
+	  echo "       Install one, or pass PYTHON=/path/to/python3.12 to make." >&2; exit 1; fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/bench_client.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

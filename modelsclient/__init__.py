@@ -1,0 +1,136 @@
+"""A light, typed client for the Models API of OpenAI-compatible servers.
+
+A drop-in for the `openai` package's `client.models` (retrieve, list, delete; sync and async;
+raw and streaming responses; pagination; typed errors):
+
+```python
+from modelsclient import OpenAI
+
+client = OpenAI()  # OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID, OPENAI_PROJECT_ID
+for model in client.models.list():
+    print(model.id)
+```
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._client import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT, AsyncClient, Client
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    ModelsClientError,
+    NotFoundError,
+    OpenAIError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+)
+from ._pagination import AsyncPage, AsyncPaginator, SyncPage
+from ._response import (
+    APIResponse,
+    AsyncStreamContext,
+    AsyncStreamedAPIResponse,
+    StreamContext,
+    StreamedAPIResponse,
+)
+from ._types import NOT_GIVEN, NotGiven, Omit, RequestOptions, Timeout, not_given, omit
+from ._version import __title__, __version__
+
+if TYPE_CHECKING:
+    from . import types
+    from ._resources import (
+        AsyncModels,
+        AsyncModelsWithRawResponse,
+        AsyncModelsWithStreamingResponse,
+        Models,
+        ModelsWithRawResponse,
+        ModelsWithStreamingResponse,
+    )
+    from .types import Model, ModelDeleted
+
+OpenAI = Client
+AsyncOpenAI = AsyncClient
+
+__all__ = [
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIResponse",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AsyncModels",
+    "AsyncModelsWithRawResponse",
+    "AsyncModelsWithStreamingResponse",
+    "AsyncOpenAI",
+    "AsyncPage",
+    "AsyncPaginator",
+    "AsyncStreamContext",
+    "AsyncStreamedAPIResponse",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "InternalServerError",
+    "Model",
+    "ModelDeleted",
+    "Models",
+    "ModelsClientError",
+    "ModelsWithRawResponse",
+    "ModelsWithStreamingResponse",
+    "NotFoundError",
+    "NotGiven",
+    "Omit",
+    "OpenAI",
+    "OpenAIError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestOptions",
+    "StreamContext",
+    "StreamedAPIResponse",
+    "SyncPage",
+    "Timeout",
+    "UnprocessableEntityError",
+    "__title__",
+    "__version__",
+    "not_given",
+    "omit",
+    "types",
+]
+
+# Names that need pydantic are loaded on first use, so `import modelsclient` stays cheap.
+_LAZY = {
+    "types": "types",
+    "Model": "types",
+    "ModelDeleted": "types",
+    "AsyncModels": "_resources",
+    "AsyncModelsWithRawResponse": "_resources",
+    "AsyncModelsWithStreamingResponse": "_resources",
+    "Models": "_resources",
+    "ModelsWithRawResponse": "_resources",
+    "ModelsWithStreamingResponse": "_resources",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    value = module if name == module_name else getattr(module, name)
+    globals()[name] = value
+    return value

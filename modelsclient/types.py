@@ -1,0 +1,57 @@
+"""The API's objects: `Model` and `ModelDeleted` (pydantic v2, unknown fields kept)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pydantic
+
+__all__ = ["BaseModel", "Model", "ModelDeleted"]
+
+
+class BaseModel(pydantic.BaseModel):
+    """Fields the API adds later, or that a compatible server sends, are kept in `model_extra`."""
+
+    model_config = pydantic.ConfigDict(extra="allow")
+
+    def to_dict(self, *, exclude_unset: bool = True) -> dict[str, Any]:
+        """The object as the API sent it (fields it did not send are left out)."""
+        return self.model_dump(mode="json", exclude_unset=exclude_unset)
+
+    def to_json(self, *, indent: int | None = 2, exclude_unset: bool = True) -> str:
+        """The object as a JSON string."""
+        return self.model_dump_json(indent=indent, exclude_unset=exclude_unset)
+
+    def __str__(self) -> str:
+        # Like the openai package: `print(model)` shows `Model(id='…', …)`.
+        return repr(self)
+
+
+class Model(BaseModel):
+    """A model offered by the API.
+
+    ```python
+    model = client.models.retrieve("gpt-4o-mini")
+    print(model.id, model.owned_by, model.shutdown_date)
+    ```
+    """
+
+    id: str
+    created: int
+    object: Literal["model"]
+    owned_by: str
+    shutdown_date: str | None = None
+
+
+class ModelDeleted(BaseModel):
+    """What `models.delete()` returns.
+
+    ```python
+    result = client.models.delete("ft:gpt-4o-mini:acme:suffix:abc123")
+    assert result.deleted
+    ```
+    """
+
+    id: str
+    deleted: bool
+    object: str
