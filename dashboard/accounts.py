@@ -1,0 +1,111 @@
+"""Login (throttled per user and per address), logout, and the CSRF failure page."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+
+from .logging import security_event
+from .signals import client_ip
+
+
+def _throttle_keys(request: HttpRequest, username: str) -> list[str]:
+    user_digest = hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
+    return [f"login-fail:user:{user_digest}", f"login-fail:ip:{client_ip(request)}"]
+
+
+class ThrottledAuthenticationForm(AuthenticationForm):
+    """Refuses to even try a password after too many recent failures for the user or address."""
+
+    error_messages = {  # noqa: RUF012
+        **AuthenticationForm.error_messages,
+        "throttled": "Too many failed attempts. Wait a few minutes, then try again.",
+    }
+
+    def clean(self) -> dict[str, Any]:
+        username = self.data.get("username", "")
+        keys = _throttle_keys(self.request, username) if self.request else []
+        if any((cache.get(key) or 0) >= settings.LOGIN_FAILURE_LIMIT for key in keys):
+            security_event("login.throttled", user=username, ip=client_ip(self.request))
+            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
+        try:
+            return super().clean()
+        except forms.ValidationError:
+            for key in keys:
+                cache.add(key, 0, settings.LOGIN_LOCKOUT_SECONDS)
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between add and incr
+                    cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
+            raise
+
+
+login_view = login_not_required(
+    auth_views.LoginView.as_view(
+        template_name="login.html",
+        authentication_form=ThrottledAuthenticationForm,
+        redirect_authenticated_user=True,
+        extra_context={"page_title": "Sign in"},
+    )
+)
+logout_view = auth_views.LogoutView.as_view()
+
+
+@login_not_required
+@never_cache
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """An expired or missing CSRF token: say so, and for htmx send the user to sign in again."""
+    security_event(
+        "csrf.failure",
+        user=request.user.get_username() if hasattr(request, "user") else "",
+        path=request.path,
+        reason=reason,
+    )
+    login_url = reverse("login") + "?" + urlencode({"next": _back_to(request), "expired": "1"})
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=403)
+        response["HX-Redirect"] = login_url
+        return response
+    return render(
+        request,
+        "403_csrf.html",
+        {"login_url": login_url, "page_title": "Session expired"},
+        status=403,
+    )
+
+
+def _back_to(request: HttpRequest) -> str:
+    current = request.headers.get("HX-Current-URL", "")
+    host = request.get_host()
+    for prefix in (f"http://{host}", f"https://{host}"):
+        if current.startswith(prefix):
+            return current[len(prefix) :] or "/"
+    return request.path if request.method == "GET" else reverse("model-list")
+
+
+class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """An htmx request from a signed-out browser gets HX-Redirect to the login page,
+    instead of a 302 that htmx would follow and swap the login form into the table."""
+
+    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:
+        if request.headers.get("HX-Request"):
+            login_url = (
+                reverse("login") + "?" + urlencode({"next": _back_to(request), "expired": "1"})
+            )
+            response = HttpResponse(status=401)
+            response["HX-Redirect"] = login_url
+            return response
+        return super().handle_no_permission(request, view_func)

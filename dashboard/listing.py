@@ -1,0 +1,261 @@
+"""The model list's state (all in the query string) and the pure functions that apply it."""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from django.http import QueryDict
+from django.utils.http import urlencode
+
+BASE_OWNERS = frozenset({"system", "openai", "openai-internal"})
+PAGE_SIZES = (25, 50, 100, 200)
+AGES = {"30": 30, "90": 90, "365": 365}
+SORTS = ("id", "owned_by", "created", "shutdown_date", "kind")
+KINDS = {"base": "Base", "fine-tuned": "Fine-tuned"}
+COLUMNS = [
+    ("id", "ID"),
+    ("kind", "Kind"),
+    ("owned_by", "Owner"),
+    ("created", "Created"),
+    ("shutdown_date", "Shutdown"),
+    ("actions", "Actions"),
+]
+
+
+@dataclass(frozen=True)
+class FineTune:
+    base: str
+    org: str
+    suffix: str
+    job: str
+    checkpoint: str = ""
+
+
+def parse_fine_tune(model_id: str) -> FineTune | None:
+    """`ft:<base>:<org>:<suffix>:<id>[:<checkpoint>]` into its parts; None for other ids."""
+    parts = model_id.split(":")
+    if len(parts) < 4 or parts[0] != "ft" or not parts[1]:
+        return None
+    if len(parts) == 4:  # ft:<base>:<org>:<id> (no suffix)
+        return FineTune(parts[1], parts[2], "", parts[3])
+    return FineTune(parts[1], parts[2], parts[3], parts[4], ":".join(parts[5:]))
+
+
+@dataclass(frozen=True)
+class Row:
+    """One model as the list shows it."""
+
+    id: str
+    owned_by: str
+    created: int
+    shutdown_date: str | None
+    fine_tune: FineTune | None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Row:
+        model_id = str(data.get("id", ""))
+        return cls(
+            id=model_id,
+            owned_by=str(data.get("owned_by", "")),
+            created=int(data.get("created") or 0),
+            shutdown_date=data.get("shutdown_date"),
+            fine_tune=parse_fine_tune(model_id),
+            data=data,
+        )
+
+    @property
+    def kind(self) -> str:
+        return "fine-tuned" if self.fine_tune else "base"
+
+    @property
+    def base_model(self) -> str:
+        return self.fine_tune.base if self.fine_tune else ""
+
+    @property
+    def created_at(self) -> datetime.datetime:
+        return datetime.datetime.fromtimestamp(self.created, tz=datetime.UTC)
+
+    @property
+    def is_deletable(self) -> bool:
+        """Only fine-tuned or organisation-owned models; never the provider's base models."""
+        return self.owned_by not in BASE_OWNERS
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Search, filters, sort and page: parsed leniently (unknown values fall back)."""
+
+    q: str = ""
+    owner: str = ""
+    kind: str = ""
+    base: str = ""
+    age: str = ""
+    sort: str = "-created"
+    page: int = 1
+    per_page: int = 50
+
+    @classmethod
+    def from_querydict(cls, params: QueryDict) -> ListQuery:
+        def number(name: str, default: int) -> int:
+            try:
+                return int(params.get(name, default))
+            except (TypeError, ValueError):
+                return default
+
+        sort = params.get("sort", cls.sort)
+        per_page = number("per_page", cls.per_page)
+        return cls(
+            q=params.get("q", "").strip()[:200],
+            owner=params.get("owner", "")[:200],
+            kind=params.get("kind", "") if params.get("kind") in KINDS else "",
+            base=params.get("base", "")[:200],
+            age=params.get("age", "") if params.get("age") in AGES else "",
+            sort=sort if sort.lstrip("-") in SORTS else cls.sort,
+            page=max(1, number("page", 1)),
+            per_page=per_page if per_page in PAGE_SIZES else cls.per_page,
+        )
+
+    def params(self, **changes: Any) -> dict[str, Any]:
+        """Non-default values only, so URLs stay short; a filter change goes back to page 1."""
+        if changes and "page" not in changes:
+            changes["page"] = 1
+        query = replace(self, **changes)
+        defaults = ListQuery()
+        return {
+            name: getattr(query, name)
+            for name in ("q", "owner", "kind", "base", "age", "sort", "page", "per_page")
+            if getattr(query, name) != getattr(defaults, name)
+        }
+
+    def url(self, **changes: Any) -> str:
+        params = self.params(**changes)
+        return "?" + urlencode(params) if params else "?"
+
+    def sort_url(self, column: str) -> str:
+        """Clicking a sorted column flips it; another column sorts ascending (created: newest)."""
+        if self.sort == column:
+            return self.url(sort=f"-{column}")
+        if self.sort == f"-{column}":
+            return self.url(sort=column)
+        return self.url(sort=f"-{column}" if column == "created" else column)
+
+    def aria_sort(self, column: str) -> str:
+        if self.sort == column:
+            return "ascending"
+        return "descending" if self.sort == f"-{column}" else "none"
+
+    def columns(self) -> list[dict[str, Any]]:
+        """The table's header cells: label, whether sortable, its link and aria-sort."""
+        return [
+            {
+                "key": key,
+                "label": label,
+                "sortable": key in SORTS,
+                "url": self.sort_url(key) if key in SORTS else "",
+                "aria_sort": self.aria_sort(key),
+            }
+            for key, label in COLUMNS
+        ]
+
+    @property
+    def is_filtered(self) -> bool:
+        return any((self.q, self.owner, self.kind, self.base, self.age))
+
+
+def _predicates(query: ListQuery, now: float) -> dict[str, Callable[[Row], bool]]:
+    words = query.q.casefold().split()
+    preds: dict[str, Callable[[Row], bool]] = {}
+    if words:
+        preds["q"] = lambda r: all(w in f"{r.id}\n{r.owned_by}".casefold() for w in words)
+    if query.owner:
+        preds["owner"] = lambda r: r.owned_by == query.owner
+    if query.kind:
+        preds["kind"] = lambda r: r.kind == query.kind
+    if query.base:
+        preds["base"] = lambda r: r.base_model == query.base
+    if query.age:
+        cutoff = now - AGES[query.age] * 86400
+        preds["age"] = lambda r: r.created < cutoff
+    return preds
+
+
+def _matching(rows: Iterable[Row], preds: Iterable[Callable[[Row], bool]]) -> list[Row]:
+    checks = list(preds)
+    return [r for r in rows if all(check(r) for check in checks)]
+
+
+@dataclass
+class Facet:
+    name: str
+    label: str
+    options: list[tuple[str, str, int]]  # value, label, count
+    selected: str
+
+
+def facets(rows: list[Row], query: ListQuery, now: float) -> list[Facet]:
+    """Each filter's options with counts, given every *other* active filter."""
+    preds = _predicates(query, now)
+
+    def others(name: str) -> list[Row]:
+        return _matching(rows, (p for key, p in preds.items() if key != name))
+
+    owners = Counter(r.owned_by for r in others("owner"))
+    kinds = Counter(r.kind for r in others("kind"))
+    bases = Counter(r.base_model for r in others("base") if r.base_model)
+    age_rows = others("age")
+    ages = [
+        (key, f"Older than {days} days", sum(1 for r in age_rows if r.created < now - days * 86400))
+        for key, days in AGES.items()
+    ]
+    return [
+        Facet("owner", "Owner", [(o, o, n) for o, n in sorted(owners.items())], query.owner),
+        Facet("kind", "Kind", [(k, KINDS[k], kinds.get(k, 0)) for k in KINDS], query.kind),
+        Facet("base", "Base model", [(b, b, n) for b, n in sorted(bases.items())], query.base),
+        Facet("age", "Age", ages, query.age),
+    ]
+
+
+def _sort_key(column: str) -> Callable[[Row], Any]:
+    if column == "created":
+        return lambda r: (r.created, r.id)
+    if column == "shutdown_date":
+        return lambda r: (r.shutdown_date is None, r.shutdown_date or "", r.id)
+    return lambda r: (str(getattr(r, column)).casefold(), r.id)
+
+
+@dataclass
+class Page:
+    rows: list[Row]
+    total: int
+    number: int
+    num_pages: int
+    start: int  # 1-based index of the first row shown (0 when empty)
+    end: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+
+def apply(rows: list[Row], query: ListQuery, now: float) -> Page:
+    """Filter, sort and cut one page; a page number past the end shows the last page."""
+    matched = _matching(rows, _predicates(query, now).values())
+    column = query.sort.lstrip("-")
+    matched.sort(key=_sort_key(column), reverse=query.sort.startswith("-"))
+    num_pages = max(1, math.ceil(len(matched) / query.per_page))
+    number = min(query.page, num_pages)
+    first = (number - 1) * query.per_page
+    shown = matched[first : first + query.per_page]
+    return Page(
+        shown, len(matched), number, num_pages, first + 1 if shown else 0, first + len(shown)
+    )

@@ -1,0 +1,122 @@
+"""The dashboard's own tables: the audit log, and the embedded sandbox's models."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
+    """Audit rows cannot be bulk-updated or deleted; only a pending outcome is filled in once."""
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise PermissionError("The audit log is append-only.")
+
+    def update(self, **kwargs: Any) -> int:
+        raise PermissionError("The audit log is append-only.")
+
+    def record_outcome(self, pk: int, **fields: Any) -> int:
+        pending = self.filter(pk=pk, outcome=AuditEntry.Outcome.PENDING)
+        return models.QuerySet.update(pending, **fields)
+
+
+class AuditEntry(models.Model):
+    """One attempt to change something upstream: intent first, outcome after."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending (no outcome recorded)"
+        DELETED = "deleted", "Deleted"
+        ALREADY_GONE = "already_gone", "Already gone"
+        REFUSED = "refused", "Refused by upstream"
+        DENIED = "denied", "Denied by the dashboard"
+        FAILED = "failed", "Failed"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, db_index=True)  # kept if the user is deleted
+    action = models.CharField(max_length=32, default="delete")
+    model_id = models.CharField(max_length=512, db_index=True)
+    model_snapshot = models.JSONField(default=dict, blank=True)
+    upstream = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(
+        max_length=16, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
+    )
+    upstream_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    upstream_request_id = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+
+    objects: ClassVar[AppendOnlyQuerySet] = AppendOnlyQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        permissions: ClassVar = [
+            ("view_audit_log", "Can view the audit log"),
+            ("delete_upstream_model", "Can delete models upstream"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.model_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise PermissionError("The audit log is append-only.")
+
+    def record_outcome(
+        self,
+        outcome: AuditEntry.Outcome,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        message: str = "",
+    ) -> None:
+        """Fill in the outcome of a pending entry (once; later calls change nothing)."""
+        fields = {
+            "outcome": outcome,
+            "upstream_status": status,
+            "upstream_request_id": request_id or "",
+            "message": message[:2000],
+            "finished_at": timezone.now(),
+        }
+        if AuditEntry.objects.record_outcome(self.pk, **fields):
+            for name, value in fields.items():
+                setattr(self, name, value)
+
+
+class SandboxModel(models.Model):
+    """A model served by the embedded sandbox API (`/sandbox/v1/models`)."""
+
+    id = models.CharField(max_length=512, primary_key=True)
+    created = models.BigIntegerField()
+    owned_by = models.CharField(max_length=200)
+    shutdown_date = models.DateField(null=True, blank=True)
+    extra = models.JSONField(default=dict, blank=True)  # fields only some servers send
+
+    class Meta:
+        ordering: ClassVar = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+    def as_api(self) -> dict[str, Any]:
+        """The object as OpenAI's API returns it."""
+        return {
+            "id": self.id,
+            "object": "model",
+            "created": self.created,
+            "owned_by": self.owned_by,
+            "shutdown_date": self.shutdown_date.isoformat() if self.shutdown_date else None,
+            **self.extra,
+        }

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import datetime
+import time
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def ago(timestamp: int | float | None) -> str:
+    """Unix seconds as "3 days ago" / "in 2 months"."""
+    if timestamp is None:
+        return ""
+    delta = time.time() - float(timestamp)
+    future = delta < 0
+    seconds = abs(delta)
+    for unit, size in (
+        ("year", 31536000),
+        ("month", 2592000),
+        ("day", 86400),
+        ("hour", 3600),
+        ("minute", 60),
+    ):
+        if seconds >= size:
+            count = int(seconds // size)
+            text = f"{count} {unit}{'' if count == 1 else 's'}"
+            return f"in {text}" if future else f"{text} ago"
+    return "just now"
+
+
+@register.filter
+def utc(timestamp: int | float | None) -> str:
+    """Unix seconds as `2025-01-31 14:05:09 UTC`."""
+    if timestamp is None:
+        return ""
+    moment = datetime.datetime.fromtimestamp(float(timestamp), tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@register.filter
+def iso(timestamp: int | float | None) -> str:
+    if timestamp is None:
+        return ""
+    return datetime.datetime.fromtimestamp(float(timestamp), tz=datetime.UTC).isoformat()
+
+
+@register.simple_tag(takes_context=True)
+def query_url(context: template.Context, **changes: object) -> str:
+    """The current list URL with some state changed (`{% query_url page=2 %}`)."""
+    return str(context["query"].url(**changes))

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, register_converter
+
+from . import accounts, audit, sandbox, views
+from .converters import ModelIdConverter
+
+register_converter(ModelIdConverter, "modelid")
+
+sandbox_patterns = [
+    path("models", sandbox.models_collection, name="models"),
+    # The server decodes %2F before routing, so an id with "/" arrives as several segments.
+    path("models/<path:model_id>", sandbox.model_item, name="model"),
+]
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("models/", views.model_list, name="model-list"),
+    path("models/<modelid:model_id>/", views.model_detail, name="model-detail"),
+    path("models/<modelid:model_id>/delete/", views.model_delete, name="model-delete"),
+    path("audit/", audit.audit_log, name="audit-log"),
+    path("login/", accounts.login_view, name="login"),
+    path("logout/", accounts.logout_view, name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("sandbox/v1/", include((sandbox_patterns, "sandbox"))),
+]

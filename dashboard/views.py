@@ -1,0 +1,242 @@
+"""The dashboard's pages: one function view per URL, each serving full page and htmx fragment."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from typing import Any
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
+
+import modelsclient
+from modelsclient._resources import model_path
+
+from . import roles
+from .deletion import ConfirmDeleteForm, delete_model, deny
+from .listing import PAGE_SIZES, ListQuery, Row, apply, facets
+from .upstream import (
+    UpstreamProblem,
+    cached_model,
+    current_upstream,
+    describe_error,
+    fetch_models,
+    get_client,
+)
+
+# Response headers shown on the detail page; everything else is "[redacted]".
+SHOWN_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "date",
+        "x-request-id",
+        "openai-organization",
+        "openai-project",
+        "openai-processing-ms",
+        "openai-version",
+        "retry-after",
+        "x-should-retry",
+    }
+)
+SHOWN_PREFIXES = ("x-ratelimit-",)
+SECRET_MARKERS = ("authorization", "cookie", "key", "token", "secret", "session")
+
+
+def _template(request: HttpRequest, name: str, partial: str) -> str:
+    return f"{name}#{partial}" if request.htmx else name
+
+
+def problem_response(
+    request: HttpRequest, problem: UpstreamProblem, *, retry_url: str, title: str
+) -> HttpResponse:
+    """The one way an upstream failure becomes a page (or, for htmx, the fragment)."""
+    context = {"problem": problem, "retry_url": retry_url, "page_title": title}
+    return render(
+        request, _template(request, "error.html", "problem"), context, status=problem.status
+    )
+
+
+def index(request: HttpRequest) -> HttpResponse:
+    return redirect("model-list")
+
+
+@vary_on_headers("HX-Request")
+def model_list(request: HttpRequest) -> HttpResponse:
+    query = ListQuery.from_querydict(request.GET)
+    if request.GET.get("refresh") and not request.htmx:
+        _safe_refresh()
+        return redirect(reverse("model-list") + query.url())
+    try:
+        listing = fetch_models(refresh=bool(request.GET.get("refresh")))
+    except modelsclient.APIError as exc:
+        return problem_response(
+            request, describe_error(exc), retry_url=request.get_full_path(), title="Models"
+        )
+    now = time.time()
+    rows = [Row.from_api(m) for m in listing.models]
+    context = {
+        "query": query,
+        "page": apply(rows, query, now),
+        "facets": facets(rows, query, now),
+        "listing": listing,
+        "total_models": len(rows),
+        "list_url": reverse("model-list") + query.url(),
+        "page_sizes": PAGE_SIZES,
+        "columns": query.columns(),
+    }
+    response = render(request, _template(request, "models/list.html", "results"), context)
+    if request.htmx and request.GET.get("refresh"):
+        response["HX-Push-Url"] = context["list_url"]  # keep `refresh` out of the history
+    return response
+
+
+def _safe_refresh() -> bool:
+    """Refresh for a no-JS click; a failure still shows the last copy on the next page."""
+    try:
+        fetch_models(refresh=True)
+    except modelsclient.APIError:
+        return False
+    return True
+
+
+@never_cache
+@vary_on_headers("HX-Request")
+def model_detail(request: HttpRequest, model_id: str) -> HttpResponse:
+    client = get_client()
+    try:
+        raw = client.models.with_raw_response.retrieve(model_id)
+        model = raw.parse()
+    except (modelsclient.APIError, ValueError) as exc:
+        return problem_response(
+            request, describe_error(exc), retry_url=request.get_full_path(), title=model_id
+        )
+    row = Row.from_api(model.to_dict())
+    body = raw.json()
+    context = {
+        "model": model,
+        "row": row,
+        "fields": list(model.to_dict(exclude_unset=False).items()),
+        "extra_fields": sorted((model.model_extra or {}).items()),
+        "raw_json": json.dumps(body, indent=2, ensure_ascii=False, sort_keys=False),
+        "status_line": f"{raw.http_version} {raw.status_code} {raw.http_response.reason_phrase}",
+        "headers": [(name, _shown_header(name, value)) for name, value in raw.headers.items()],
+        "request_id": raw.request_id,
+        "elapsed_ms": round(raw.elapsed.total_seconds() * 1000, 1),
+        "retries_taken": raw.retries_taken,
+        "curl": _curl(request, client, model_id),
+        "page_title": model_id,
+    }
+    return render(request, _template(request, "models/detail.html", "content"), context)
+
+
+def _shown_header(name: str, value: str) -> str:
+    lower = name.lower()
+    if any(marker in lower for marker in SECRET_MARKERS):
+        return "[redacted]"
+    if lower in SHOWN_HEADERS or lower.startswith(SHOWN_PREFIXES):
+        return value
+    return "[redacted]"
+
+
+def _curl(request: HttpRequest, client: modelsclient.Client, model_id: str) -> str:
+    """The same request as a shell command; the key is always `$OPENAI_API_KEY`."""
+    upstream = current_upstream()
+    base = (
+        request.build_absolute_uri("/sandbox/v1/") if upstream.is_sandbox else str(client.base_url)
+    )
+    parts = [
+        f"curl {shlex.quote(base + model_path(model_id))}",
+        '-H "Authorization: Bearer $OPENAI_API_KEY"',
+    ]
+    if client.organization:
+        parts.append(f"-H {shlex.quote('OpenAI-Organization: ' + client.organization)}")
+    if client.project:
+        parts.append(f"-H {shlex.quote('OpenAI-Project: ' + client.project)}")
+    return " \\\n  ".join(parts)
+
+
+@never_cache
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET", "POST"])
+def model_delete(request: HttpRequest, model_id: str) -> HttpResponse:
+    """Admin-style delete: permission, fetch, confirm (GET), act (POST), message, redirect."""
+    if not roles.can_delete(request.user):
+        return deny(request, model_id, "Only owners may delete models.")
+    next_url = _next_url(request)
+    snapshot = cached_model(model_id)
+    if request.method == "POST":
+        form = ConfirmDeleteForm(request.POST, model_id=model_id)
+        if form.is_valid():
+            return delete_model(request, model_id, snapshot, next_url=next_url)
+        status = 422
+    else:
+        form = ConfirmDeleteForm(model_id=model_id)
+        status = 200
+    gone = False
+    if snapshot is None:
+        try:
+            snapshot = get_client().models.retrieve(model_id).to_dict()
+        except modelsclient.NotFoundError:
+            gone = True
+        except (modelsclient.APIError, ValueError) as exc:
+            return problem_response(
+                request, describe_error(exc), retry_url=request.get_full_path(), title="Delete"
+            )
+    context = {
+        "model_id": model_id,
+        "row": Row.from_api(snapshot) if snapshot else None,
+        "gone": gone,
+        "form": form,
+        "next_url": next_url,
+        "page_title": f"Delete {model_id}",
+    }
+    return render(
+        request, _template(request, "models/delete.html", "dialog"), context, status=status
+    )
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return reverse("model-list")
+
+
+@login_not_required
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is up (no database, no upstream)."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    """The database answers and the upstream API is reachable."""
+    checks: dict[str, Any] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means "not ready"
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        quick = get_client().with_options(max_retries=0, timeout=5.0)
+        with quick.models.with_streaming_response.list():  # status only; the body is not read
+            checks["upstream"] = "ok"
+    except modelsclient.APIError as exc:
+        checks["upstream"] = f"error: {describe_error(exc).title}"
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )

@@ -1,0 +1,86 @@
+// Models Dashboard: progressive enhancement only — every page works without this file.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function announce(text) {
+    var region = document.getElementById("messages");
+    if (!region) return;
+    var note = document.createElement("div");
+    note.className = "alert alert--info";
+    note.textContent = text;
+    region.replaceChildren(note);
+  }
+
+  function copy(text, button) {
+    if (!navigator.clipboard) { announce("Copying needs a secure (https or localhost) page."); return; }
+    navigator.clipboard.writeText(text).then(function () {
+      button.setAttribute("data-copied", "");
+      setTimeout(function () { button.removeAttribute("data-copied"); }, 1500);
+      announce("Copied to the clipboard.");
+    }, function () { announce("The browser refused to copy."); });
+  }
+
+  var lastFocus = null;
+
+  function dialog() { return document.getElementById("dialog"); }
+
+  function closeDialog() {
+    var d = dialog();
+    if (d && d.open) d.close();
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy], [data-copy-from]");
+    if (button) {
+      var source = button.getAttribute("data-copy-from");
+      copy(source ? document.getElementById(source).textContent : button.getAttribute("data-copy"), button);
+      return;
+    }
+    var closer = event.target.closest("[data-close-dialog]");
+    if (closer && dialog() && dialog().open) {
+      event.preventDefault();
+      closeDialog();
+    }
+    var opener = event.target.closest("[hx-target='#dialog']");
+    if (opener) lastFocus = opener;
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var d = dialog();
+    if (!d || event.detail.target !== d) return;
+    if (!d.innerHTML.trim()) { closeDialog(); return; }
+    if (!d.open) d.showModal();
+    var field = d.querySelector("input:not([type=hidden]), button, a[href]");
+    if (field) field.focus();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var d = dialog();
+    if (!d) return;
+    d.addEventListener("close", function () {
+      d.replaceChildren();
+      if (lastFocus && document.body.contains(lastFocus)) lastFocus.focus();
+      else { var search = document.getElementById("search"); if (search) search.focus(); }
+    });
+  });
+
+  // The delete succeeded: close the dialog; the table reloads itself (see models-changed).
+  document.addEventListener("models-changed", function () {
+    closeDialog();
+    var results = document.getElementById("results");
+    var filters = document.getElementById("filters");
+    if (results && filters && window.htmx) {
+      htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#results", swap: "innerHTML" });
+    }
+  });
+
+  // "/" focuses the search box unless the user is typing somewhere.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select" || event.target.isContentEditable) return;
+    var search = document.getElementById("search");
+    if (search) { event.preventDefault(); search.focus(); search.select(); }
+  });
+})();
