@@ -19,7 +19,10 @@ for p in "$$root"/versions/3.13*/bin/python3 "$$root"/versions/3.12*/bin/python3
 endef
 PYTHON ?= $(shell $(find_python))
 
-.PHONY: help venv test lint typecheck pytest bench clean
+PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: help venv run test lint typecheck pytest chromium screenshots bench clean
 
 help:
 	@echo "make run    - set up and serve the dashboard on its sandbox (127.0.0.1:8000)"
@@ -38,6 +41,22 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The dashboard on its embedded sandbox: migrate, seed (once; deletes persist), demo users.
+run: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_sandbox --if-empty
+	$(PY) manage.py setup_demo
+	$(PY) manage.py collectstatic --noinput -v0
+	@echo "Models Dashboard: http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+# Browser tests drive Debian's Chromium; install it when missing (needs root, as in CI).
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  echo "Installing Chromium for the browser tests (apt-get)..."; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: $(CHROMIUM) missing; run as root or: sudo apt-get install -y chromium" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -45,8 +64,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Regenerate the README's screenshots (small PNGs under docs/screenshots/).
+screenshots: $(STAMP) chromium
+	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser -q
 
 test: lint typecheck pytest
 

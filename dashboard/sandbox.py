@@ -282,6 +282,12 @@ def model_item(request: HttpRequest, model_id: str) -> HttpResponse:
     return JsonResponse({"id": model_id, "object": "model", "deleted": True})
 
 
+@_with_headers
+def unknown_url(request: HttpRequest, path: str) -> HttpResponse:
+    """Any other URL under /sandbox/v1/: OpenAI's "Invalid URL" error, not an HTML 404."""
+    return _error(404, f"Invalid URL ({request.method} {request.path})", "invalid_request_error")
+
+
 class InProcessSandbox:
     """A WSGI app for `httpx.WSGITransport` that calls the sandbox views directly.
 
@@ -296,7 +302,10 @@ class InProcessSandbox:
             raise httpx.ReadTimeout("sandbox: simulated read timeout")
         if failure == "unavailable":
             raise httpx.ConnectError("sandbox: simulated connection refused")
-        request = WSGIRequest(environ)
+        # httpx passes PATH_INFO as decoded text; PEP 3333 (and Django) expect the UTF-8
+        # bytes as latin-1 text, else a non-ASCII id ("acme/モデル-ja") cannot be decoded.
+        path_info = environ.get("PATH_INFO", "/").encode("utf-8").decode("iso-8859-1")
+        request = WSGIRequest({**environ, "PATH_INFO": path_info})
         try:
             match = resolve(request.path_info)
             if match.namespace != "sandbox":

@@ -12,6 +12,7 @@ sandbox_patterns = [
     path("models", sandbox.models_collection, name="models"),
     # The server decodes %2F before routing, so an id with "/" arrives as several segments.
     path("models/<path:model_id>", sandbox.model_item, name="model"),
+    path("<path:path>", sandbox.unknown_url, name="unknown-url"),
 ]
 
 urlpatterns = [

@@ -1,0 +1,87 @@
+"""Real Chromium (Debian's) driven by Playwright against a live server on the sandbox."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from dashboard.roles import ADMIN, OWNER, SUPPORT, ensure_roles
+from dashboard.sandbox import reseed
+
+# Playwright's sync API keeps an event loop on the main thread; the ORM calls made by
+# fixtures between browser steps are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ROOT = Path(__file__).resolve().parents[2]
+OUTPUT = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "test-output" / "screenshots"))
+PASSWORD = "browser-pass-1"
+
+
+@pytest.fixture(scope="package")  # its event loop must be gone before async tests run
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs it (apt chromium).")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(autouse=True)
+def _browser_settings(settings: pytest.FixtureRequest) -> Iterator[None]:
+    settings.OPENAI_API_KEY = None  # type: ignore[attr-defined]
+    settings.UPSTREAM_MAX_RETRIES = 0  # type: ignore[attr-defined]
+    settings.SANDBOX_FAILURE = ""  # type: ignore[attr-defined]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def seeded(transactional_db: None) -> int:
+    ensure_roles()
+    for username, role in (("owner", OWNER), ("admin", ADMIN), ("support", SUPPORT)):
+        user = User.objects.create_user(username=username, password=PASSWORD)
+        user.is_staff = role != SUPPORT
+        user.save()
+        user.groups.set([Group.objects.get(name=role)])
+    return reseed()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: object, seeded: int) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=str(live_server))
+    new_page = context.new_page()
+    yield new_page
+    context.close()
+
+
+def login(page: Page, username: str) -> None:
+    page.goto("/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/models/**")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    path = OUTPUT / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
