@@ -53,11 +53,22 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             raise
 
 
+class LoginView(auth_views.LoginView):
+    """Django's login; after an expired session or token it shows the form even to a user who
+    is still signed in, so signing in again gives a fresh session and token."""
+
+    redirect_authenticated_user = True
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.GET.get("expired"):
+            self.redirect_authenticated_user = False
+        return super().dispatch(request, *args, **kwargs)
+
+
 login_view = login_not_required(
-    auth_views.LoginView.as_view(
+    LoginView.as_view(
         template_name="login.html",
         authentication_form=ThrottledAuthenticationForm,
-        redirect_authenticated_user=True,
         extra_context={"page_title": "Sign in"},
     )
 )

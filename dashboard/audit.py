@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from . import roles
 from .logging import security_event
 from .models import AuditEntry
+from .rendering import template_for
 
 CSV_COLUMNS = [
     "time_utc",
@@ -38,7 +39,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if not roles.can_view_audit(request.user):
         security_event("forbidden", user=request.user.get_username(), path=request.path)
         reason = "The audit log is for admins and owners."
-        template = "403.html#forbidden" if request.htmx else "403.html"
+        template = template_for(request, "403.html", "forbidden")
         return render(
             request, template, {"reason": reason, "page_title": "Not allowed"}, status=403
         )
@@ -70,7 +71,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "outcomes": AuditEntry.Outcome.choices,
         "page_title": "Audit log",
     }
-    template = "audit/list.html#results" if request.htmx else "audit/list.html"
+    template = template_for(request, "audit/list.html", "results")
     return render(request, template, context)
 
 
@@ -83,12 +84,12 @@ def _csv(entries: object) -> StreamingHttpResponse:
             yield writer.writerow(
                 [
                     e.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    e.username,
+                    _cell(e.username),
                     e.action,
                     _cell(e.model_id),
                     e.outcome,
                     e.upstream_status or "",
-                    e.upstream_request_id,
+                    _cell(e.upstream_request_id),
                     _cell(e.message),
                     e.upstream,
                     e.finished_at.strftime("%Y-%m-%dT%H:%M:%SZ") if e.finished_at else "",

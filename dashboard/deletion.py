@@ -20,6 +20,7 @@ import modelsclient
 from .listing import Row
 from .logging import security_event
 from .models import AuditEntry
+from .rendering import template_for
 from .signals import client_ip
 from .upstream import current_upstream, describe_error, forget_model, get_client
 
@@ -74,7 +75,7 @@ def deny(request: HttpRequest, model_id: str, reason: str) -> HttpResponse:
     if request.method == "POST":
         _audit(request, model_id, None, outcome=Outcome.DENIED, message=reason)
     context = {"reason": reason, "page_title": "Not allowed"}
-    template = "403.html#forbidden" if request.htmx else "403.html"
+    template = template_for(request, "403.html", "forbidden")
     return render(request, template, context, status=403)
 
 

@@ -116,7 +116,7 @@ class ListQuery:
             kind=params.get("kind", "") if params.get("kind") in KINDS else "",
             base=params.get("base", "")[:200],
             age=params.get("age", "") if params.get("age") in AGES else "",
-            sort=sort if sort.lstrip("-") in SORTS else cls.sort,
+            sort=sort if sort.removeprefix("-") in SORTS else cls.sort,
             page=max(1, number("page", 1)),
             per_page=per_page if per_page in PAGE_SIZES else cls.per_page,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 
@@ -17,5 +18,10 @@ class UTCFormatter(logging.Formatter):
 
 def security_event(event: str, **fields: object) -> None:
     """One structured line per security event; callers pass no secrets."""
-    details = " ".join(f"{key}={value!r}" for key, value in fields.items())
+    details = " ".join(f"{key}={_plain(value)!r}" for key, value in fields.items())
     security_log.info("event=%s %s", event, details)
+
+
+def _plain(value: object) -> object:
+    """Choices such as `AuditEntry.Outcome.DELETED` are logged by value: `'deleted'`."""
+    return value.value if isinstance(value, enum.Enum) else value

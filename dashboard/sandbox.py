@@ -174,6 +174,8 @@ def _with_headers(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
 
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         started = time.perf_counter()
+        if settings.SANDBOX_LATENCY:
+            time.sleep(settings.SANDBOX_LATENCY)
         failure = settings.SANDBOX_FAILURE
         role = _role(request)
         if isinstance(role, HttpResponse):

@@ -156,6 +156,8 @@ SANDBOX_ORGANIZATION = "org-sandbox"
 # Fault injection for tests and demos: "", "error-500", "error-429", "timeout", "malformed",
 # "unavailable".
 SANDBOX_FAILURE = env.str("SANDBOX_FAILURE", default="")
+# Extra seconds every sandbox response takes (to see loading states, and in browser tests).
+SANDBOX_LATENCY = env.float("SANDBOX_LATENCY", default=0.0)
 
 LOGGING = {
     "version": 1,

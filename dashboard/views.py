@@ -7,6 +7,8 @@ import shlex
 import time
 from typing import Any
 
+import httpx
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,11 +20,11 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 import modelsclient
-from modelsclient._resources import model_path
 
 from . import roles
 from .deletion import ConfirmDeleteForm, delete_model, deny
 from .listing import PAGE_SIZES, ListQuery, Row, apply, facets
+from .rendering import template_for, wants_fragment
 from .upstream import (
     UpstreamProblem,
     cached_model,
@@ -51,17 +53,13 @@ SHOWN_PREFIXES = ("x-ratelimit-",)
 SECRET_MARKERS = ("authorization", "cookie", "key", "token", "secret", "session")
 
 
-def _template(request: HttpRequest, name: str, partial: str) -> str:
-    return f"{name}#{partial}" if request.htmx else name
-
-
 def problem_response(
     request: HttpRequest, problem: UpstreamProblem, *, retry_url: str, title: str
 ) -> HttpResponse:
     """The one way an upstream failure becomes a page (or, for htmx, the fragment)."""
     context = {"problem": problem, "retry_url": retry_url, "page_title": title}
     return render(
-        request, _template(request, "error.html", "problem"), context, status=problem.status
+        request, template_for(request, "error.html", "problem"), context, status=problem.status
     )
 
 
@@ -72,8 +70,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @vary_on_headers("HX-Request")
 def model_list(request: HttpRequest) -> HttpResponse:
     query = ListQuery.from_querydict(request.GET)
-    if request.GET.get("refresh") and not request.htmx:
-        _safe_refresh()
+    if request.GET.get("refresh") and not wants_fragment(request):
+        _safe_refresh(request)
         return redirect(reverse("model-list") + query.url())
     try:
         listing = fetch_models(refresh=bool(request.GET.get("refresh")))
@@ -93,19 +91,24 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "page_sizes": PAGE_SIZES,
         "columns": query.columns(),
     }
-    response = render(request, _template(request, "models/list.html", "results"), context)
-    if request.htmx and request.GET.get("refresh"):
-        response["HX-Push-Url"] = context["list_url"]  # keep `refresh` out of the history
+    response = render(request, template_for(request, "models/list.html", "results"), context)
+    if wants_fragment(request):  # history gets the canonical URL: no empty or `refresh` params
+        response["HX-Push-Url"] = context["list_url"]
     return response
 
 
-def _safe_refresh() -> bool:
-    """Refresh for a no-JS click; a failure still shows the last copy on the next page."""
+def _safe_refresh(request: HttpRequest) -> None:
+    """Refresh for a no-JS click; a failure is said in a message above the last copy."""
     try:
-        fetch_models(refresh=True)
+        listing = fetch_models(refresh=True)
     except modelsclient.APIError:
-        return False
-    return True
+        return  # nothing cached: the redirected page asks again and shows the problem
+    if listing.error:  # the cached copy is still fresh, so the next page would not say why
+        messages.warning(
+            request,
+            f"Refresh failed: {listing.error.title}. {listing.error.detail} "
+            f"Showing the list fetched {listing.age_seconds} seconds ago.",
+        )
 
 
 @never_cache
@@ -132,10 +135,10 @@ def model_detail(request: HttpRequest, model_id: str) -> HttpResponse:
         "request_id": raw.request_id,
         "elapsed_ms": round(raw.elapsed.total_seconds() * 1000, 1),
         "retries_taken": raw.retries_taken,
-        "curl": _curl(request, client, model_id),
+        "curl": _curl(request, client, raw.url),
         "page_title": model_id,
     }
-    return render(request, _template(request, "models/detail.html", "content"), context)
+    return render(request, template_for(request, "models/detail.html", "content"), context)
 
 
 def _shown_header(name: str, value: str) -> str:
@@ -147,16 +150,11 @@ def _shown_header(name: str, value: str) -> str:
     return "[redacted]"
 
 
-def _curl(request: HttpRequest, client: modelsclient.Client, model_id: str) -> str:
-    """The same request as a shell command; the key is always `$OPENAI_API_KEY`."""
-    upstream = current_upstream()
-    base = (
-        request.build_absolute_uri("/sandbox/v1/") if upstream.is_sandbox else str(client.base_url)
-    )
-    parts = [
-        f"curl {shlex.quote(base + model_path(model_id))}",
-        '-H "Authorization: Bearer $OPENAI_API_KEY"',
-    ]
+def _curl(request: HttpRequest, client: modelsclient.Client, url: httpx.URL) -> str:
+    """The request just made, as a shell command; the key is always `$OPENAI_API_KEY`."""
+    if current_upstream().is_sandbox:  # reachable over HTTP at this server's address
+        url = httpx.URL(request.build_absolute_uri("/")).copy_with(raw_path=url.raw_path)
+    parts = [f"curl {shlex.quote(str(url))}", '-H "Authorization: Bearer $OPENAI_API_KEY"']
     if client.organization:
         parts.append(f"-H {shlex.quote('OpenAI-Organization: ' + client.organization)}")
     if client.project:
@@ -200,7 +198,7 @@ def model_delete(request: HttpRequest, model_id: str) -> HttpResponse:
         "page_title": f"Delete {model_id}",
     }
     return render(
-        request, _template(request, "models/delete.html", "dialog"), context, status=status
+        request, template_for(request, "models/delete.html", "dialog"), context, status=status
     )
 
 

@@ -30,20 +30,28 @@ def ago(timestamp: int | float | None) -> str:
     return "just now"
 
 
+def _moment(timestamp: int | float | None) -> datetime.datetime | None:
+    """Unix seconds as a UTC datetime; None when absent or outside what datetime can hold
+    (`created` comes from upstream and may be any integer)."""
+    if timestamp is None:
+        return None
+    try:
+        return datetime.datetime.fromtimestamp(float(timestamp), tz=datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 @register.filter
 def utc(timestamp: int | float | None) -> str:
     """Unix seconds as `2025-01-31 14:05:09 UTC`."""
-    if timestamp is None:
-        return ""
-    moment = datetime.datetime.fromtimestamp(float(timestamp), tz=datetime.UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    moment = _moment(timestamp)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else ""
 
 
 @register.filter
 def iso(timestamp: int | float | None) -> str:
-    if timestamp is None:
-        return ""
-    return datetime.datetime.fromtimestamp(float(timestamp), tz=datetime.UTC).isoformat()
+    moment = _moment(timestamp)
+    return moment.isoformat() if moment else ""
 
 
 @register.simple_tag(takes_context=True)

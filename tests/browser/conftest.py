@@ -6,11 +6,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from dashboard.roles import ADMIN, OWNER, SUPPORT, ensure_roles
 from dashboard.sandbox import reseed
@@ -29,7 +30,10 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 ROOT = Path(__file__).resolve().parents[2]
-OUTPUT = Path(os.environ.get("SCREENSHOT_DIR", ROOT / "test-output" / "screenshots"))
+OUTPUT = ROOT / "test-output" / "screenshots"
+# `make screenshots` sets this: the README's pictures are written there too.
+README_SHOTS = os.environ.get("SCREENSHOT_DIR")
+AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 PASSWORD = "browser-pass-1"
 
 
@@ -65,11 +69,16 @@ def seeded(transactional_db: None) -> int:
 
 
 @pytest.fixture
-def page(browser: Browser, live_server: object, seeded: int) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=str(live_server))
-    new_page = context.new_page()
-    yield new_page
-    context.close()
+def context(browser: Browser, live_server: object, seeded: int) -> Iterator[BrowserContext]:
+    made = browser.new_context(viewport={"width": 1280, "height": 860}, base_url=str(live_server))
+    made.set_default_timeout(10_000)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
 
 
 def login(page: Page, username: str) -> None:
@@ -80,8 +89,29 @@ def login(page: Page, username: str) -> None:
     page.wait_for_url("**/models/**")
 
 
-def screenshot(page: Page, name: str) -> Path:
+def screenshot(page: Page, name: str, *, readme: bool = False) -> Path:
+    """Save under test-output/screenshots (and docs/screenshots for `make screenshots`)."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
     path = OUTPUT / f"{name}.png"
     page.screenshot(path=str(path))
+    if readme and README_SHOTS:
+        Path(README_SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(README_SHOTS) / f"{name}.png"))
     return path
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Serious and critical axe-core violations on the page as it is now."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE.read_text(encoding="utf-8"))  # evaluate is not subject to the CSP
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

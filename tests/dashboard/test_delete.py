@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.models import AuditEntry
+from dashboard.upstream import cached_model
 
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:triage:Ab12Cd34"
 SLASHED = "acme/llama-3.1-8b-support"
@@ -66,7 +67,7 @@ def test_delete_page_explains_what_happens_and_asks_for_the_id(
     assert "This cannot be undone." in html
     assert "deleted for the whole organisation" in html
     assert 'name="confirm_id"' in html
-    assert f"Type <span class=\"mono\">{FINE_TUNE}</span> to confirm" in html
+    assert f'Type <span class="mono">{FINE_TUNE}</span> to confirm' in html
     assert 'method="post"' in html
 
 
@@ -99,7 +100,7 @@ def test_delete_page_of_an_uncached_model_fetches_it_once_to_show_it(
     assert retrieve.call_count == 1
     assert retrieve.calls.last.request.url.raw_path == b"/v1/models/acme%2Fllama-3.1-8b-support"
     assert delete.call_count == 0
-    assert "Owned by <span class=\"mono\">acme</span>" in response.content.decode()
+    assert 'Owned by <span class="mono">acme</span>' in response.content.decode()
 
 
 # --- POST by the owner -----------------------------------------------------------------------
@@ -311,6 +312,21 @@ def test_delete_of_a_cached_base_model_is_refused_without_calling_upstream(
     assert AuditEntry.objects.get().outcome == AuditEntry.Outcome.DENIED
 
 
+@pytest.mark.parametrize("model_id", ["gpt-4o", "gpt-4"])
+def test_delete_page_of_a_cached_base_model_offers_no_form(
+    model_id: str, owner: Client, real_api: respx.MockRouter
+) -> None:
+    _list_route(real_api)
+    _cache_the_list(owner)
+
+    response = owner.get(_url(model_id))
+
+    html = response.content.decode()
+    assert "cannot be deleted" in html
+    assert 'name="confirm_id"' not in html
+    assert not AuditEntry.objects.exists()
+
+
 def test_delete_of_an_uncached_base_model_records_the_upstream_refusal(
     owner: Client, real_api: respx.MockRouter
 ) -> None:
@@ -433,13 +449,35 @@ def test_upstream_failure_is_audited_and_shown_without_a_500_page(
     assert followed.status_code == 200
     html = followed.content.decode()
     assert f'<div class="alert alert--error">{FINE_TUNE} {page_text}' in html
-    assert FINE_TUNE in html  # not deleted: still listed
+    assert cached_model(FINE_TUNE) is not None  # not deleted: still in the cached list
     entry = AuditEntry.objects.get()
     assert entry.outcome == outcome
     assert entry.upstream_status == status
     assert entry.upstream_request_id == request_id
     assert entry.message
     assert entry.finished_at is not None
+
+
+def test_upstream_answering_deleted_false_is_recorded_as_refused(
+    owner: Client, real_api: respx.MockRouter
+) -> None:
+    _list_route(real_api)
+    _cache_the_list(owner)
+    _delete_route(real_api, FINE_TUNE).respond(
+        json={"id": FINE_TUNE, "object": "model", "deleted": False},
+        headers={"x-request-id": "req_not_deleted"},
+    )
+
+    response = owner.post(_url(FINE_TUNE), _confirm(FINE_TUNE), follow=True)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"{FINE_TUNE} was not deleted (deleted=false)." in html
+    assert cached_model(FINE_TUNE) is not None  # still in the cached list
+    entry = AuditEntry.objects.get()
+    assert entry.outcome == AuditEntry.Outcome.REFUSED
+    assert entry.upstream_status == 200
+    assert entry.upstream_request_id == "req_not_deleted"
 
 
 def test_double_submit_is_harmless_and_the_second_says_already_gone(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.models import SandboxModel
 from dashboard.sandbox import DEFAULT_SIZE, reseed
@@ -26,8 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, size: int, if_empty: bool, **options: Any) -> None:
         if size < 1:
-            self.stderr.write("--size must be at least 1")
-            raise SystemExit(2)
+            raise CommandError("--size must be at least 1")
         if if_empty and SandboxModel.objects.exists():
             count = SandboxModel.objects.count()
             self.stdout.write(f"Sandbox already has {count} models; left as is.")
