@@ -75,6 +75,15 @@
     }
   });
 
+  // A thin progress bar at the top of the page while any htmx request is in flight.
+  var inFlight = 0;
+  function loading(delta) {
+    inFlight = Math.max(0, inFlight + delta);
+    document.documentElement.classList.toggle("is-loading", inFlight > 0);
+  }
+  document.addEventListener("htmx:beforeRequest", function () { loading(1); });
+  document.addEventListener("htmx:afterRequest", function () { loading(-1); });
+
   // "/" focuses the search box unless the user is typing somewhere.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;

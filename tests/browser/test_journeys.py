@@ -201,3 +201,25 @@ def test_a_csrf_failure_during_htmx_sends_the_user_to_sign_in(page: Page, contex
     expect(page).to_have_url(re.compile(r"/login/\?next=.*expired=1"))
     expect(page.locator(".alert")).to_contain_text("Your session expired")
     expect(page.locator("#id_username")).to_be_visible()
+
+
+def test_a_slow_older_search_never_overwrites_a_newer_one(page: Page) -> None:
+    login(page, "support")
+    released: list[str] = []
+
+    def slow_first_query(route: Any) -> None:
+        page.wait_for_timeout(4000)  # the older answer would arrive long after the newer one
+        released.append(route.request.url)
+        route.continue_()
+
+    page.route(re.compile(r"/models/\?q=acme&"), slow_first_query)
+    page.fill("#search", "acme")
+    page.wait_for_timeout(450)  # past the 300 ms debounce: the slow request is in flight
+    expect(page.locator("html")).to_have_class(re.compile("is-loading"))
+    page.fill("#search", "tone-polish")
+    newer = f"of {SandboxModel.objects.filter(id__contains='tone-polish').count()}"
+    # The newer answer is shown at once, not queued behind the slow one...
+    expect(page.locator("#summary-count")).to_contain_text(newer, timeout=2500)
+    page.wait_for_timeout(4000)  # ...and the older request was cancelled: it never lands
+    expect(page.locator("#summary-count")).to_contain_text(newer)
+    expect(page.locator("#search")).to_have_value("tone-polish")

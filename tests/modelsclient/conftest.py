@@ -54,9 +54,7 @@ class Twin:
     def __repr__(self) -> str:
         return "async" if self.is_async else "sync"
 
-    def client(
-        self, handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any
-    ) -> Any:
+    def client(self, handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> Any:
         kwargs.setdefault("api_key", "sk-test")
         kwargs.setdefault("base_url", "https://api.example.test/v1")
         transport = httpx.MockTransport(handler)
