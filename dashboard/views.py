@@ -6,6 +6,7 @@ import json
 import shlex
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from django.contrib import messages
@@ -92,9 +93,15 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "columns": query.columns(),
     }
     response = render(request, template_for(request, "models/list.html", "results"), context)
-    if wants_fragment(request):  # history gets the canonical URL: no empty or `refresh` params
-        response["HX-Push-Url"] = context["list_url"]
+    if wants_fragment(request) and _current_url(request) != context["list_url"]:
+        response["HX-Push-Url"] = context["list_url"]  # canonical: no empty or `refresh` params
     return response
+
+
+def _current_url(request: HttpRequest) -> str:
+    """The browser's URL during an htmx request, as a path with its query."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    return current.path + (f"?{current.query}" if current.query else "?")
 
 
 def _safe_refresh(request: HttpRequest) -> None:
