@@ -5,6 +5,9 @@ from __future__ import annotations
 import enum
 import logging
 import time
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
 
 security_log = logging.getLogger("dashboard.security")
 
@@ -25,3 +28,23 @@ def security_event(event: str, **fields: object) -> None:
 def _plain(value: object) -> object:
     """Choices such as `AuditEntry.Outcome.DELETED` are logged by value: `'deleted'`."""
     return value.value if isinstance(value, enum.Enum) else value
+
+
+class ForbiddenLogMiddleware:
+    """Every 403 the site answers is a security event, whichever view (or the admin) said no."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 403:
+            user = getattr(request, "user", None)
+            security_event(
+                "http.403",
+                user=user.get_username() if user is not None else "",
+                method=request.method,
+                path=request.path,
+                ip=request.META.get("REMOTE_ADDR", ""),
+            )
+        return response

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -216,6 +217,12 @@ def _next_url(request: HttpRequest) -> str:
     ):
         return candidate
     return reverse("model-list")
+
+
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages that do not link one (the Django admin)."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @login_not_required

@@ -507,3 +507,25 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_favicon_ico_redirects_to_the_static_icon_without_login(client: Client) -> None:
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301
+    assert response["Location"].startswith("/static/favicon")
+
+
+def test_every_403_is_logged_as_a_security_event_even_from_the_django_admin(
+    support: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="dashboard.security")
+
+    support.get("/audit/")
+    strict = Client(enforce_csrf_checks=True)
+    strict.post("/admin/login/", {"username": "x", "password": "y"})  # no CSRF token: 403
+
+    lines = [r.getMessage() for r in caplog.records if "event=http.403" in r.getMessage()]
+    assert len(lines) == 2
+    assert "path='/audit/'" in lines[0] and "user='sam'" in lines[0]
+    assert "path='/admin/login/'" in lines[1]
