@@ -22,7 +22,7 @@ PYTHON ?= $(shell $(find_python))
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv run test lint typecheck pytest chromium screenshots bench clean
+.PHONY: help venv run test lint typecheck pytest test-deps screenshots bench clean
 
 help:
 	@echo "make run    - set up and serve the dashboard on its sandbox (127.0.0.1:8000)"
@@ -50,12 +50,17 @@ run: $(STAMP)
 	@echo "Models Dashboard: http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
-# Browser tests drive Debian's Chromium; install it when missing (needs root, as in CI).
-chromium:
-	@test -x $(CHROMIUM) || { \
-	  echo "Installing Chromium for the browser tests (apt-get)..."; \
-	  if [ "$$(id -u)" != 0 ]; then echo "error: $(CHROMIUM) missing; run as root or: sudo apt-get install -y chromium" >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+# Test tools from Debian, installed when missing (needs root, as in CI): Chromium for the
+# browser tests, redis-server for the shared-cache test. PostgreSQL's server binaries come
+# with this kind of machine; the PostgreSQL test skips where they are absent.
+TEST_DEBS := $(if $(wildcard $(CHROMIUM)),,chromium fonts-dejavu-core) \
+             $(if $(shell command -v redis-server),,redis-server)
+test-deps:
+	@if [ -n "$(strip $(TEST_DEBS))" ]; then \
+	  echo "Installing for the tests: $(strip $(TEST_DEBS)) (apt-get)..."; \
+	  if [ "$$(id -u)" != 0 ]; then echo "error: run as root, or: sudo apt-get install -y $(strip $(TEST_DEBS))" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(strip $(TEST_DEBS)) >/dev/null; \
+	fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -64,11 +69,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-pytest: $(STAMP) chromium
+pytest: $(STAMP) test-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Regenerate the README's screenshots (small PNGs under docs/screenshots/).
-screenshots: $(STAMP) chromium
+screenshots: $(STAMP) test-deps
 	SCREENSHOT_DIR=docs/screenshots $(PY) -m pytest tests/browser -q
 
 test: lint typecheck pytest

@@ -80,7 +80,7 @@ SUFFIXES = [
 ]
 ORGANIZATION = "acme"
 # Ids a compatible server might use that need careful encoding end to end.
-UNUSUAL_IDS = ["acme/llama-3.1-8b-support", "acme:100%-recall", "acme/モデル-ja"]
+UNUSUAL_IDS = ["acme/llama-3.1-8b-support", "acme:100%-recall", "acme/модель-ru"]
 DEFAULT_SIZE = 64
 _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
@@ -305,7 +305,7 @@ class InProcessSandbox:
         if failure == "unavailable":
             raise httpx.ConnectError("sandbox: simulated connection refused")
         # httpx passes PATH_INFO as decoded text; PEP 3333 (and Django) expect the UTF-8
-        # bytes as latin-1 text, else a non-ASCII id ("acme/モデル-ja") cannot be decoded.
+        # bytes as latin-1 text, else a non-ASCII id ("acme/модель-ru") cannot be decoded.
         path_info = environ.get("PATH_INFO", "/").encode("utf-8").decode("iso-8859-1")
         request = WSGIRequest({**environ, "PATH_INFO": path_info})
         try:

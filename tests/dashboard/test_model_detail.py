@@ -337,7 +337,7 @@ def test_detail_url_of_an_id_with_a_slash_is_one_encoded_segment(db: None) -> No
 
 
 @pytest.mark.parametrize(
-    "model_id", ["acme/llama-3.1-8b-support", "acme:100%-recall", "acme/モデル-ja", "gpt-4o"]
+    "model_id", ["acme/llama-3.1-8b-support", "acme:100%-recall", "acme/модель-ru", "gpt-4o"]
 )
 def test_detail_works_for_ids_with_slash_colon_percent_or_unicode(
     owner: Client, sandbox: int, model_id: str
@@ -356,7 +356,7 @@ def test_detail_works_for_ids_with_slash_colon_percent_or_unicode(
     [
         ("acme/llama-3.1-8b-support", b"/v1/models/acme%2Fllama-3.1-8b-support"),
         ("acme:100%-recall", b"/v1/models/acme:100%25-recall"),
-        ("acme/モデル-ja", b"/v1/models/acme%2F%E3%83%A2%E3%83%87%E3%83%AB-ja"),
+        ("acme/модель-ru", b"/v1/models/acme%2F%D0%BC%D0%BE%D0%B4%D0%B5%D0%BB%D1%8C-ru"),
         ("ft:gpt-4o:acme:x:abc", b"/v1/models/ft:gpt-4o:acme:x:abc"),
         ("a?b#c", b"/v1/models/a%3Fb%23c"),
     ],

@@ -208,7 +208,7 @@ def test_the_dashboard_delete_flow_is_audited_on_postgresql(
         from dashboard.models import AuditEntry, SandboxModel
 
         call_command("seed_sandbox", stdout=io.StringIO())
-        victim = "acme/モデル-ja"
+        victim = "acme/модель-ru"
         browser = Client(HTTP_HOST="localhost")
         browser.force_login(User.objects.get(username="owner"))
         url = reverse("model-delete", args=[victim])

@@ -90,7 +90,7 @@ def test_retrieve_returns_the_model_for_ids_with_colons_slashes_percent_and_unic
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("model_id", [FINE_TUNE, "acme/モデル-ja"])
+@pytest.mark.parametrize("model_id", [FINE_TUNE, "acme/модель-ru"])
 def test_delete_with_the_owner_key_removes_the_row_for_good(
     api: ApiFactory, sandbox: int, model_id: str
 ) -> None:

@@ -62,7 +62,7 @@ def test_list_over_http_returns_the_json_list_with_api_headers(base_url: str) ->
     ("model_id", "raw_segment"),
     [
         ("acme/llama-3.1-8b-support", b"acme%2Fllama-3.1-8b-support"),
-        ("acme/モデル-ja", b"acme%2F%E3%83%A2%E3%83%87%E3%83%AB-ja"),
+        ("acme/модель-ru", b"acme%2F%D0%BC%D0%BE%D0%B4%D0%B5%D0%BB%D1%8C-ru"),
         ("acme:100%-recall", b"acme:100%25-recall"),
     ],
 )
@@ -153,14 +153,14 @@ def test_an_unknown_path_under_the_api_is_an_invalid_url_envelope(base_url: str)
 def test_modelsclient_lists_retrieves_and_deletes_over_tcp(base_url: str) -> None:
     with modelsclient.Client(base_url=base_url, api_key="sk-sandbox-owner") as api:
         listed = [m.id for m in api.models.list()]
-        retrieved = api.models.retrieve("acme/モデル-ja")
+        retrieved = api.models.retrieve("acme/модель-ru")
         deleted = api.models.delete(FINE_TUNE)
         with pytest.raises(modelsclient.NotFoundError) as caught:
             api.models.retrieve(FINE_TUNE)
 
     assert len(listed) == 64
     assert FINE_TUNE in listed
-    assert retrieved.id == "acme/モデル-ja"
+    assert retrieved.id == "acme/модель-ru"
     assert retrieved.owned_by == "acme"
     assert deleted == modelsclient.ModelDeleted(id=FINE_TUNE, object="model", deleted=True)
     assert caught.value.code == "model_not_found"
@@ -172,12 +172,12 @@ def test_the_official_openai_package_lists_and_retrieves_over_tcp(base_url: str)
     with openai.OpenAI(base_url=base_url, api_key="sk-sandbox-reader", max_retries=0) as official:
         page = official.models.list()
         slashed = official.models.retrieve("acme/llama-3.1-8b-support")
-        unicode = official.models.retrieve("acme/モデル-ja")
+        unicode = official.models.retrieve("acme/модель-ru")
         with pytest.raises(openai.PermissionDeniedError) as caught:
             official.models.delete(FINE_TUNE)
 
     assert [m.id for m in page.data] == list(SandboxModel.objects.values_list("id", flat=True))
     assert slashed.id == "acme/llama-3.1-8b-support"
-    assert unicode.id == "acme/モデル-ja"
+    assert unicode.id == "acme/модель-ru"
     assert caught.value.status_code == 403
     assert SandboxModel.objects.filter(pk=FINE_TUNE).exists()

@@ -15,7 +15,7 @@ from dashboard.models import SandboxModel
 
 BASE_OWNERS = {"system", "openai", "openai-internal"}
 FINE_TUNE_ID = re.compile(r"^ft:[^:]+:acme:[^:]*:[A-Za-z0-9]{8}(:ckpt-step-\d+)?$")
-UNUSUAL_IDS = {"acme/llama-3.1-8b-support", "acme:100%-recall", "acme/モデル-ja"}
+UNUSUAL_IDS = {"acme/llama-3.1-8b-support", "acme:100%-recall", "acme/модель-ru"}
 
 
 @pytest.fixture(autouse=True)
