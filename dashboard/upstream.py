@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ SANDBOX_BASE_URL = "http://sandbox.internal/sandbox/v1"
 _STALE_KEEP_SECONDS = 7 * 86400  # how long a last-known list is kept to show during outages
 
 _client: modelsclient.Client | None = None
+_client_lock = threading.Lock()  # threaded servers: build the client once
 
 
 @dataclass(frozen=True)
@@ -50,33 +52,40 @@ def current_upstream() -> Upstream:
 def get_client() -> modelsclient.Client:
     """The process's API client: the real API when OPENAI_API_KEY is set, else the sandbox."""
     global _client
-    if _client is None:
-        from .sandbox import InProcessSandbox
+    with _client_lock:
+        if _client is None:
+            _client = _build_client()
+        return _client
 
-        upstream = current_upstream()
-        options: dict[str, Any] = {
-            "timeout": settings.UPSTREAM_TIMEOUT,
-            "max_retries": settings.UPSTREAM_MAX_RETRIES,
-            "base_url": upstream.base_url,
-        }
-        if upstream.is_sandbox:
-            transport = httpx.WSGITransport(app=InProcessSandbox())
-            options["api_key"] = settings.SANDBOX_API_KEY
-            options["http_client"] = httpx.Client(transport=transport)
-        else:
-            options["api_key"] = settings.OPENAI_API_KEY
-            options["organization"] = settings.OPENAI_ORG_ID
-            options["project"] = settings.OPENAI_PROJECT_ID
-        _client = modelsclient.Client(**options)
-    return _client
+
+def _build_client() -> modelsclient.Client:
+    from .sandbox import InProcessSandbox
+
+    upstream = current_upstream()
+    options: dict[str, Any] = {
+        "timeout": settings.UPSTREAM_TIMEOUT,
+        "max_retries": settings.UPSTREAM_MAX_RETRIES,
+        "base_url": upstream.base_url,
+    }
+    if upstream.is_sandbox:
+        transport = httpx.WSGITransport(app=InProcessSandbox())
+        options["api_key"] = settings.SANDBOX_API_KEY
+        options["http_client"] = httpx.Client(transport=transport)
+    else:
+        options["api_key"] = settings.OPENAI_API_KEY
+        options["organization"] = settings.OPENAI_ORG_ID
+        options["project"] = settings.OPENAI_PROJECT_ID
+    return modelsclient.Client(**options)
 
 
 @receiver(setting_changed)
 def _reset_client(*, setting: str, **kwargs: Any) -> None:
     global _client
-    if setting.startswith(("OPENAI_", "UPSTREAM_", "SANDBOX_")) and _client is not None:
-        _client.close()
-        _client = None
+    if setting.startswith(("OPENAI_", "UPSTREAM_", "SANDBOX_")):
+        with _client_lock:
+            if _client is not None:
+                _client.close()
+                _client = None
 
 
 # --- The cached list ------------------------------------------------------------------------
