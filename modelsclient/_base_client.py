@@ -68,10 +68,7 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
         self.api_key = api_key
         self.organization = organization if organization is not None else _env("OPENAI_ORG_ID")
         self.project = project if project is not None else _env("OPENAI_PROJECT_ID")
-        url = httpx.URL(base_url or _env("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
-        if not url.raw_path.endswith(b"/"):
-            url = url.copy_with(raw_path=url.raw_path + b"/")
-        self.base_url = url
+        self.base_url = httpx.URL(base_url or _env("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
         if isinstance(timeout, NotGiven):
             own = http_client.timeout if http_client is not None else _HTTPX_DEFAULT_TIMEOUT
             timeout = own if own != _HTTPX_DEFAULT_TIMEOUT else DEFAULT_TIMEOUT
@@ -91,6 +88,29 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
                 **self._custom_headers,
             }.items()
         }
+
+    @property
+    def base_url(self) -> httpx.URL:
+        return self._base_url
+
+    @base_url.setter
+    def base_url(self, url: httpx.URL | str) -> None:
+        url = httpx.URL(url)
+        if not url.raw_path.endswith(b"/"):
+            url = url.copy_with(raw_path=url.raw_path + b"/")
+        self._base_url = url
+        self._urls: dict[str, httpx.URL] = {}
+
+    def _url(self, path: str) -> httpx.URL:
+        """`base_url` + an encoded relative path; parsing a URL is the costliest step of a call,
+        so the few distinct ones a client uses are kept."""
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) >= 512:
+                self._urls.clear()
+            base = self._base_url
+            url = self._urls[path] = base.copy_with(raw_path=base.raw_path + path.encode())
+        return url
 
     def _copy_kwargs(self, overrides: dict[str, Any]) -> dict[str, Any]:
         headers = overrides.pop("set_default_headers", None)
@@ -126,7 +146,7 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
         send_body = options.method != "GET" and options.body is not None
         request = self._http.build_request(
             options.method,
-            self.base_url.copy_with(raw_path=self.base_url.raw_path + options.path.encode()),
+            self._url(options.path),
             headers=headers,
             params=params or None,
             json=dict(options.body) if send_body and options.body is not None else None,

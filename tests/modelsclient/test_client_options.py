@@ -183,6 +183,17 @@ async def test_base_url_without_a_path_puts_models_at_the_root(twin: Twin, api: 
     assert str(api.last.url) == "http://localhost:8080/models/x"
 
 
+async def test_changing_base_url_after_construction_takes_effect(twin: Twin, api: Recorder) -> None:
+    api_client = twin.client(api, base_url="https://one.example.test/v1")
+    await retrieve(api_client)
+
+    api_client.base_url = "https://two.example.test/api"
+    await retrieve(api_client)
+
+    assert str(api.last.url) == "https://two.example.test/api/models/x"
+    assert str(api_client.base_url) == "https://two.example.test/api/"
+
+
 # --- copies --------------------------------------------------------------------------------
 
 
