@@ -159,7 +159,7 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
                 request.headers.pop(name, None)
         return request
 
-    def _connection_error(self, exc: httpx.TransportError, request: httpx.Request) -> Exception:
+    def _connection_error(self, exc: httpx.RequestError, request: httpx.Request) -> Exception:
         if isinstance(exc, httpx.TimeoutException):
             return APITimeoutError(request)
         return APIConnectionError(message=f"Connection error: {exc}", request=request)

@@ -125,6 +125,10 @@ class Client(BaseClient[httpx.Client]):
                 delay = retry_delay(None, retries_taken, self.max_retries)
                 if delay is None:
                     raise self._connection_error(exc, request) from exc
+            except httpx.RequestError as exc:  # e.g. a body that fails to decode: not retried
+                if response is not None:
+                    response.close()
+                raise self._connection_error(exc, request) from exc
             except BaseException:
                 if response is not None:
                     response.close()
@@ -241,6 +245,10 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
                 delay = retry_delay(None, retries_taken, self.max_retries)
                 if delay is None:
                     raise self._connection_error(exc, request) from exc
+            except httpx.RequestError as exc:  # e.g. a body that fails to decode: not retried
+                if response is not None:
+                    await response.aclose()
+                raise self._connection_error(exc, request) from exc
             except BaseException:
                 if response is not None:
                     await response.aclose()

@@ -254,6 +254,25 @@ async def test_non_transport_exceptions_propagate_at_once(
     assert sleeps == []
 
 
+@pytest.mark.parametrize(
+    "raised",
+    [httpx.DecodingError("bad gzip"), httpx.TooManyRedirects("loop")],
+    ids=["decoding-error", "too-many-redirects"],
+)
+async def test_other_httpx_request_errors_are_wrapped_but_not_retried(
+    twin: Twin, sleeps: list[float], raised: httpx.RequestError
+) -> None:
+    api = Script(lambda: raised)
+    api_client = twin.client(api, max_retries=2)
+
+    with pytest.raises(APIConnectionError) as info:
+        await retrieve(api_client)
+
+    assert info.value.__cause__ is raised
+    assert len(api.requests) == 1
+    assert sleeps == []
+
+
 # --- how long it waits ---------------------------------------------------------------------
 
 
