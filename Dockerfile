@@ -1,4 +1,9 @@
 # Models Dashboard — production image: Python 3.13 slim, non-root, gunicorn + whitenoise.
+#
+#   docker build -t models-dashboard .
+#   docker run -p 8000:8000 -e DJANGO_SECRET_KEY=... -e DJANGO_ALLOWED_HOSTS=dash.example.com \
+#     -e OPENAI_API_KEY=... [-e DATABASE_URL=postgres://...] [-e CACHE_URL=redis://...] \
+#     models-dashboard
 FROM python:3.13-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,7 +16,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system app && useradd --system --gid app --home-dir /app --shell /usr/sbin/nologin app
 WORKDIR /app
 
-# Dependencies first (cached layer), straight from pyproject.toml.
+# Dependencies first (a cached layer), straight from pyproject.toml.
 COPY pyproject.toml README.md ./
 COPY modelsclient/__init__.py modelsclient/_version.py modelsclient/
 RUN mkdir -p dashboard && touch dashboard/__init__.py \
@@ -23,10 +28,17 @@ RUN pip install --no-deps . \
     && mkdir -p /app/data && chown app:app /app/data
 
 USER app
-ENV DATABASE_URL=sqlite:////app/data/db.sqlite3
+# Production hardening is on: DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS must be given.
+# Behind a TLS-terminating proxy set DJANGO_TRUSTED_PROXY_HOPS=1 (client addresses for the
+# login throttle). The default cache is a database table so that every gunicorn worker shares
+# the model list and the login throttle; CACHE_URL=redis://... is faster.
+ENV DJANGO_PRODUCTION=1 \
+    DATABASE_URL=sqlite:////app/data/db.sqlite3 \
+    CACHE_URL=dbcache://dashboard_cache
 EXPOSE 8000
+# /healthz is exempt from the HTTPS redirect; the Host header must be an allowed host.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', timeout=4)" || exit 1
+    CMD python -c "import os, urllib.request as u; host = os.environ['DJANGO_ALLOWED_HOSTS'].split(',')[0].strip().lstrip('.'); u.urlopen(u.Request(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', headers={'Host': host}), timeout=4)" || exit 1
 
-# Migrations on start, then gunicorn (2 workers x 4 threads; tune with GUNICORN_CMD_ARGS).
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn dashboard.wsgi --bind 0.0.0.0:${PORT} --workers 2 --threads 4 --access-logfile -"]
+# Migrations and the cache table on start, then gunicorn (tune with GUNICORN_CMD_ARGS).
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable && exec gunicorn dashboard.wsgi --bind 0.0.0.0:${PORT} --workers 2 --threads 4 --access-logfile -"]

@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.middleware import LoginRequiredMiddleware
@@ -18,13 +19,19 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 
+from .demo import DEMO_PASSWORD, DEMO_USERNAMES
 from .logging import security_event
 from .signals import client_ip
+from .upstream import current_upstream
 
 
-def _throttle_keys(request: HttpRequest, username: str) -> list[str]:
+def _throttle_keys(request: HttpRequest, username: str) -> dict[str, int]:
+    """Cache key -> failures allowed: one counter per username, one per client address."""
     user_digest = hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
-    return [f"login-fail:user:{user_digest}", f"login-fail:ip:{client_ip(request)}"]
+    return {
+        f"login-fail:user:{user_digest}": settings.LOGIN_FAILURE_LIMIT,
+        f"login-fail:ip:{client_ip(request)}": settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS,
+    }
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -37,12 +44,12 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     def clean(self) -> dict[str, Any]:
         username = self.data.get("username", "")
-        keys = _throttle_keys(self.request, username) if self.request else []
-        if any((cache.get(key) or 0) >= settings.LOGIN_FAILURE_LIMIT for key in keys):
+        keys = _throttle_keys(self.request, username) if self.request else {}
+        if any((cache.get(key) or 0) >= limit for key, limit in keys.items()):
             security_event("login.throttled", user=username, ip=client_ip(self.request))
             raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
         try:
-            return super().clean()
+            cleaned = super().clean()
         except forms.ValidationError:
             for key in keys:
                 cache.add(key, 0, settings.LOGIN_LOCKOUT_SECONDS)
@@ -51,6 +58,20 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                 except ValueError:  # expired between add and incr
                     cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
             raise
+        cache.delete_many([key for key in keys if key.startswith("login-fail:user:")])
+        return cleaned
+
+    def confirm_login_allowed(self, user: AbstractBaseUser) -> None:
+        super().confirm_login_allowed(user)
+        if current_upstream().is_sandbox or user.get_username() not in DEMO_USERNAMES:
+            return
+        if user.check_password(DEMO_PASSWORD):  # a leftover demo account facing a real API
+            username = user.get_username()
+            security_event("login.demo_refused", user=username, ip=client_ip(self.request))
+            raise forms.ValidationError(
+                "Demo logins work only on the sandbox. Ask an admin for an account.",
+                code="demo_account",
+            )
 
 
 class LoginView(auth_views.LoginView):

@@ -44,8 +44,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             request, template, {"reason": reason, "page_title": "Not allowed"}, status=403
         )
     filters = {
-        "user": request.GET.get("user", "").strip(),
-        "model": request.GET.get("model", "").strip(),
+        "user": _param(request, "user"),
+        "model": _param(request, "model"),
         "outcome": request.GET.get("outcome", "")
         if request.GET.get("outcome") in AuditEntry.Outcome.values
         else "",
@@ -73,6 +73,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     }
     template = template_for(request, "audit/list.html", "results")
     return render(request, template, context)
+
+
+def _param(request: HttpRequest, name: str) -> str:
+    """A filter value as text a database can compare (no NUL, bounded)."""
+    return request.GET.get(name, "").replace("\x00", "").strip()[:512]
 
 
 def _csv(entries: object) -> StreamingHttpResponse:

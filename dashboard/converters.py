@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
+MAX_MODEL_ID = 512  # the audit log and the sandbox store ids up to this length
+
+
+def is_valid_model_id(model_id: str) -> bool:
+    """Printable and not absurdly long: control characters (NUL above all) have no place in an
+    id and some databases refuse to store them."""
+    return 0 < len(model_id) <= MAX_MODEL_ID and model_id.isprintable()
+
 
 class ModelIdConverter:
     """`/models/<id>/` for any id: `/`, `%`, `?`, unicode and dot segments stay in one segment.
@@ -15,7 +23,10 @@ class ModelIdConverter:
     regex = r"[^/]+"
 
     def to_python(self, value: str) -> str:
-        return unquote(value)
+        model_id = unquote(value)
+        if not is_valid_model_id(model_id):
+            raise ValueError("not a model id")  # Django answers 404
+        return model_id
 
     def to_url(self, value: str) -> str:
         encoded = quote(value, safe=":@")

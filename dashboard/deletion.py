@@ -57,7 +57,7 @@ def _audit(
         username=request.user.get_username() if request.user.is_authenticated else "",
         model_id=model_id,
         model_snapshot=snapshot or {"id": model_id},
-        upstream=current_upstream().label,
+        upstream=current_upstream().label[:200],
         remote_addr=client_ip(request) or None,
         **fields,
     )
@@ -83,6 +83,8 @@ def delete_model(
     request: HttpRequest, model_id: str, snapshot: dict[str, Any] | None, *, next_url: str
 ) -> HttpResponse:
     """POST, confirmed: refuse base models, else audit, call upstream, record, message."""
+    if snapshot is None:  # not in the cached list: the audit wants to know what it was
+        snapshot = _fetch_snapshot(model_id)
     if snapshot is not None and not Row.from_api(snapshot).is_deletable:
         return deny(
             request,
@@ -109,6 +111,14 @@ def delete_model(
         return response
     response = render(request, "messages.html", {"oob": True})
     return trigger_client_event(response, "models-changed", {"outcome": outcome})
+
+
+def _fetch_snapshot(model_id: str) -> dict[str, Any] | None:
+    """The model as upstream describes it now; None if that fails (the delete will say why)."""
+    try:
+        return get_client().models.retrieve(model_id).to_dict()
+    except (modelsclient.APIError, ValueError):
+        return None
 
 
 def _on_list_page(request: HttpRequest) -> bool:

@@ -12,6 +12,8 @@ from typing import Any
 from django.http import QueryDict
 from django.utils.http import urlencode
 
+from .converters import is_valid_model_id
+
 BASE_OWNERS = frozenset({"system", "openai", "openai-internal"})
 PAGE_SIZES = (25, 50, 100, 200)
 AGES = {"30": 30, "90": 90, "365": 365}
@@ -70,6 +72,11 @@ class Row:
         )
 
     @property
+    def has_page(self) -> bool:
+        """An id the dashboard can link to (a server could send an empty or odd one)."""
+        return is_valid_model_id(self.id)
+
+    @property
     def kind(self) -> str:
         return "fine-tuned" if self.fine_tune else "base"
 
@@ -84,7 +91,7 @@ class Row:
     @property
     def is_deletable(self) -> bool:
         """Only fine-tuned or organisation-owned models; never the provider's base models."""
-        return self.owned_by not in BASE_OWNERS
+        return self.owned_by not in BASE_OWNERS and self.has_page
 
 
 @dataclass(frozen=True)

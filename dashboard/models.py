@@ -86,7 +86,7 @@ class AuditEntry(models.Model):
         fields = {
             "outcome": outcome,
             "upstream_status": status,
-            "upstream_request_id": request_id or "",
+            "upstream_request_id": (request_id or "")[:200],  # an upstream header: untrusted
             "message": message[:2000],
             "finished_at": timezone.now(),
         }

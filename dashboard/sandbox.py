@@ -24,6 +24,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from .converters import is_valid_model_id
 from .models import SandboxModel
 
 BASE_MODELS: list[tuple[str, str, int, str | None]] = [
@@ -235,7 +236,10 @@ def models_collection(request: HttpRequest) -> HttpResponse:
                 param="limit",
             )
         query = SandboxModel.objects.order_by("id")
-        if after := request.GET.get("after"):
+        after = request.GET.get("after", "")
+        if after and not is_valid_model_id(after):
+            return _error(400, "after must be a model id.", "invalid_request_error", param="after")
+        if after:
             query = query.filter(id__gt=after)
         page = list(query[: size + 1])
         rows, body["has_more"] = page[:size], len(page) > size
@@ -248,7 +252,7 @@ def model_item(request: HttpRequest, model_id: str) -> HttpResponse:
     """GET or DELETE /sandbox/v1/models/<id>."""
     if request.method not in ("GET", "DELETE"):
         return _error(405, f"Method {request.method} not allowed.", "invalid_request_error")
-    row = SandboxModel.objects.filter(pk=model_id).first()
+    row = SandboxModel.objects.filter(pk=model_id).first() if is_valid_model_id(model_id) else None
     if row is None:
         return _error(
             404,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.http import HttpRequest
 
@@ -11,7 +12,15 @@ from .logging import security_event
 
 
 def client_ip(request: HttpRequest | None) -> str:
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    """The client's address: REMOTE_ADDR, or the entry the nearest trusted proxy added."""
+    if request is None:
+        return ""
+    hops = settings.TRUSTED_PROXY_HOPS
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if hops > 0 and len(forwarded) >= hops:
+        return forwarded[-hops]
+    return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def _logged_in(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import httpx
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -231,6 +232,19 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
+READY_CACHE_KEY = "readyz:upstream"
+READY_CACHE_SECONDS = 10  # probes come often and need no login: spare the upstream quota
+
+
+def _upstream_check() -> str:
+    try:
+        quick = get_client().with_options(max_retries=0, timeout=5.0)
+        with quick.models.with_streaming_response.list():  # status only; the body is not read
+            return "ok"
+    except modelsclient.APIError as exc:
+        return f"error: {describe_error(exc).title}"
+
+
 @login_not_required
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:
@@ -242,12 +256,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
         checks["database"] = "ok"
     except Exception as exc:  # any driver error means "not ready"
         checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        quick = get_client().with_options(max_retries=0, timeout=5.0)
-        with quick.models.with_streaming_response.list():  # status only; the body is not read
-            checks["upstream"] = "ok"
-    except modelsclient.APIError as exc:
-        checks["upstream"] = f"error: {describe_error(exc).title}"
+    checks["upstream"] = cache.get_or_set(READY_CACHE_KEY, _upstream_check, READY_CACHE_SECONDS)
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503

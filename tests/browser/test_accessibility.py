@@ -98,3 +98,26 @@ def test_the_list_works_at_phone_width_in_dark_mode(
     assert background == "rgb(15, 18, 22)"
     screenshot(page, "list-phone-dark")
     context.close()
+
+
+def test_list_detail_dialog_and_audit_pass_axe_at_phone_width_in_dark_mode(
+    browser: object, live_server: object, seeded: int
+) -> None:
+    context = browser.new_context(  # type: ignore[attr-defined]
+        base_url=str(live_server), viewport={"width": 390, "height": 844}, color_scheme="dark"
+    )
+    page = context.new_page()
+    login(page, "owner")
+    found = {"list": axe_violations(page)}
+    page.goto(f"/models/{FINE_TUNE}/")
+    found["detail"] = axe_violations(page)
+    screenshot(page, "detail-phone-dark")
+    page.goto("/models/")
+    page.get_by_role("link", name=f"Delete {FINE_TUNE}").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    found["dialog"] = axe_violations(page)
+    screenshot(page, "delete-dialog-phone-dark")
+    page.goto("/audit/")
+    found["audit"] = axe_violations(page)
+    context.close()
+    assert found == {"list": [], "detail": [], "dialog": [], "audit": []}

@@ -185,6 +185,7 @@ def test_an_expired_session_during_htmx_sends_the_user_to_sign_in(page: Page, co
     page.fill("#search", "triage")
     expect(page).to_have_url(re.compile(r"/login/\?next=.*expired=1"))
     expect(page.locator(".alert")).to_contain_text("Your session expired")
+    screenshot(page, "journey6-session-expired")
 
 
 def test_a_csrf_failure_during_htmx_sends_the_user_to_sign_in(page: Page, context: Any) -> None:
@@ -201,6 +202,7 @@ def test_a_csrf_failure_during_htmx_sends_the_user_to_sign_in(page: Page, contex
     expect(page).to_have_url(re.compile(r"/login/\?next=.*expired=1"))
     expect(page.locator(".alert")).to_contain_text("Your session expired")
     expect(page.locator("#id_username")).to_be_visible()
+    screenshot(page, "journey6-csrf-failure")
 
 
 def test_a_slow_older_search_never_overwrites_a_newer_one(page: Page) -> None:
@@ -223,3 +225,4 @@ def test_a_slow_older_search_never_overwrites_a_newer_one(page: Page) -> None:
     page.wait_for_timeout(4000)  # ...and the older request was cancelled: it never lands
     expect(page.locator("#summary-count")).to_contain_text(newer)
     expect(page.locator("#search")).to_have_value("tone-polish")
+    screenshot(page, "journey1-newest-search-wins")

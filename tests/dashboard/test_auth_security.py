@@ -10,6 +10,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import respx
@@ -190,6 +191,7 @@ def test_login_page_says_the_session_expired_when_sent_back(db: None) -> None:
 @pytest.fixture
 def limit_of_three(settings: object) -> int:
     settings.LOGIN_FAILURE_LIMIT = 3  # type: ignore[attr-defined]
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 3  # type: ignore[attr-defined]
     return 3
 
 
@@ -247,6 +249,38 @@ def test_failures_are_counted_per_address_across_usernames(
     assert not _signed_in(same_address)
     assert accepted.status_code == 302
     assert _signed_in(other_address)
+
+
+def test_a_successful_login_resets_the_usernames_failure_count(
+    demo_user: User, limit_of_three: int, settings: Any
+) -> None:
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 100
+    browser = Client()
+    for _ in range(limit_of_three - 1):
+        _login(browser, "owner", WRONG_PASSWORD)
+    _login(browser, "owner", PASSWORD)
+    browser.logout()
+    for _ in range(limit_of_three - 1):
+        _login(browser, "owner", WRONG_PASSWORD)
+
+    assert _login(browser, "owner", PASSWORD).status_code == 302
+
+
+def test_behind_a_trusted_proxy_addresses_come_from_x_forwarded_for(
+    demo_user: User, limit_of_three: int, settings: Any
+) -> None:
+    settings.TRUSTED_PROXY_HOPS = 1
+    settings.LOGIN_FAILURE_LIMIT = 100
+    proxy = {"REMOTE_ADDR": "10.9.9.9"}  # every request arrives from the load balancer
+    for number in range(limit_of_three):
+        _login(Client(), f"guess-{number}", WRONG_PASSWORD,
+               HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.5", **proxy)  # fmt: skip
+
+    attacker = _login(Client(), "owner", PASSWORD, HTTP_X_FORWARDED_FOR="203.0.113.5", **proxy)
+    someone_else = _login(Client(), "owner", PASSWORD, HTTP_X_FORWARDED_FOR="192.0.2.44", **proxy)
+
+    assert "Too many failed attempts." in attacker.content.decode()
+    assert someone_else.status_code == 302
 
 
 # --- Security log ----------------------------------------------------------------------------
@@ -332,6 +366,9 @@ def test_delete_is_logged_with_outcome_and_request_id_but_never_the_api_key(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     real_api.get("/models").respond(json={"object": "list", "data": MODELS})
+    real_api.get(f"/models/{FINE_TUNE}").respond(
+        json={"id": FINE_TUNE, "object": "model", "created": 1, "owned_by": "acme"}
+    )
     real_api.delete(f"/models/{FINE_TUNE}").respond(
         json={"id": FINE_TUNE, "object": "model", "deleted": True},
         headers={"x-request-id": "req_log_deleted_1"},
@@ -353,6 +390,9 @@ def test_an_upstream_error_that_echoes_the_api_key_is_scrubbed_everywhere(
     caplog.set_level(logging.DEBUG)
     real_api.get("/models").respond(json={"object": "list", "data": MODELS})
     leaky = {"error": {"message": f"Bad key {REAL_API_KEY} for this org", "type": "server_error"}}
+    real_api.get(f"/models/{FINE_TUNE}").respond(
+        json={"id": FINE_TUNE, "object": "model", "created": 1, "owned_by": "acme"}
+    )
     real_api.delete(f"/models/{FINE_TUNE}").respond(
         500, json=leaky, headers={"x-request-id": "req_leaky_500"}
     )
@@ -529,3 +569,14 @@ def test_every_403_is_logged_as_a_security_event_even_from_the_django_admin(
     assert len(lines) == 2
     assert "path='/audit/'" in lines[0] and "user='sam'" in lines[0]
     assert "path='/admin/login/'" in lines[1]
+
+
+def test_readyz_checks_upstream_at_most_every_ten_seconds(
+    db: None, client: Client, real_api: Any
+) -> None:
+    route = real_api.get("/models").respond(json={"object": "list", "data": []})
+
+    statuses = [client.get("/readyz").status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 200]
+    assert route.call_count == 1

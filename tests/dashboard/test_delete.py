@@ -327,7 +327,25 @@ def test_delete_page_of_a_cached_base_model_offers_no_form(
     assert not AuditEntry.objects.exists()
 
 
-def test_delete_of_an_uncached_base_model_records_the_upstream_refusal(
+def test_delete_of_an_uncached_base_model_is_refused_after_looking_it_up(
+    owner: Client, real_api: respx.MockRouter
+) -> None:
+    lookup = real_api.get("/models/gpt-4o").respond(
+        json={"id": "gpt-4o", "object": "model", "created": 1, "owned_by": "system"}
+    )
+    route = _delete_route(real_api, "gpt-4o")
+
+    response = owner.post(_url("gpt-4o"), _confirm("gpt-4o"))
+
+    assert response.status_code == 403
+    assert lookup.call_count == 1
+    assert route.call_count == 0
+    entry = AuditEntry.objects.get()
+    assert entry.outcome == AuditEntry.Outcome.DENIED
+    assert "base model" in entry.message
+
+
+def test_delete_whose_lookup_fails_records_the_upstream_refusal(
     owner: Client, real_api: respx.MockRouter
 ) -> None:
     error = {
@@ -339,6 +357,7 @@ def test_delete_of_an_uncached_base_model_records_the_upstream_refusal(
         }
     }
     listing = _list_route(real_api)  # for the page after the redirect, not before the POST
+    real_api.get("/models/gpt-4o").respond(500)  # no snapshot: the delete itself decides
     route = _delete_route(real_api, "gpt-4o").respond(
         403, json=error, headers={"x-request-id": "req_base_403"}
     )
@@ -353,6 +372,7 @@ def test_delete_of_an_uncached_base_model_records_the_upstream_refusal(
     assert "gpt-4o was not deleted: You cannot delete the base model &#x27;gpt-4o&#x27;." in html
     entry = AuditEntry.objects.get()
     assert entry.outcome == AuditEntry.Outcome.REFUSED
+    assert entry.model_snapshot == {"id": "gpt-4o"}
     assert entry.upstream_status == 403
     assert entry.upstream_request_id == "req_base_403"
     assert entry.message == "You cannot delete the base model 'gpt-4o'."
@@ -373,6 +393,7 @@ def test_delete_of_an_already_deleted_model_is_a_warning(
         }
     }
     _list_route(real_api)
+    real_api.get(f"/models/{FINE_TUNE}").respond(404, json=error)
     _delete_route(real_api, FINE_TUNE).respond(
         404, json=error, headers={"x-request-id": "req_gone_404"}
     )
@@ -637,3 +658,19 @@ def test_delete_is_not_possible_with_get_or_other_methods(
     assert put.status_code == 405
     assert route.call_count == 0
     assert not AuditEntry.objects.exists()
+
+
+def test_delete_with_a_cold_cache_looks_the_model_up_for_the_audit_snapshot(
+    owner: Client, real_api: respx.MockRouter
+) -> None:
+    described = {"id": FINE_TUNE, "object": "model", "created": 1700000000, "owned_by": "acme"}
+    lookup = real_api.get(f"/models/{FINE_TUNE}").respond(json=described)
+    route = _delete_route(real_api, FINE_TUNE).mock(return_value=_deleted(FINE_TUNE))
+
+    owner.post(_url(FINE_TUNE), _confirm(FINE_TUNE))
+
+    assert lookup.call_count == 1
+    assert route.call_count == 1
+    entry = AuditEntry.objects.get()
+    assert entry.model_snapshot == described
+    assert entry.outcome == AuditEntry.Outcome.DELETED

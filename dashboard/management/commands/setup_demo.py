@@ -6,10 +6,8 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand
 
-from dashboard.roles import ADMIN, OWNER, SUPPORT, ensure_roles
-
-DEMO_USERS = [("owner", OWNER), ("admin", ADMIN), ("support", SUPPORT)]
-DEMO_PASSWORD = "demo"
+from dashboard.demo import DEMO_PASSWORD, DEMO_USERS
+from dashboard.roles import ADMIN, OWNER, ensure_roles
 
 
 class Command(BaseCommand):
@@ -17,6 +15,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.OPENAI_API_KEY:
+            leftovers = [
+                user
+                for user in User.objects.filter(username__in=[name for name, _ in DEMO_USERS])
+                if user.check_password(DEMO_PASSWORD)
+            ]
+            for user in leftovers:  # made by an earlier sandbox run: never face a real API
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+            if leftovers:
+                order = [name for name, _ in DEMO_USERS]
+                names = ", ".join(sorted((u.username for u in leftovers), key=order.index))
+                self.stdout.write(f"Disabled the demo logins left from sandbox mode: {names}.")
             self.stdout.write(
                 "OPENAI_API_KEY is set: no demo users outside sandbox mode. "
                 "Use `manage.py createsuperuser` and the admin."
@@ -25,7 +35,7 @@ class Command(BaseCommand):
         ensure_roles()
         for username, role in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username)
-            if created:
+            if created or not user.has_usable_password():  # disabled by a real-API run
                 user.set_password(DEMO_PASSWORD)
             user.is_staff = role in (ADMIN, OWNER)  # Django admin: user management
             user.save()

@@ -1,0 +1,126 @@
+"""The production setup as the Dockerfile runs it: gunicorn with two workers, a shared cache."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = "dash.example.test"
+MODEL = "ft:gpt-4.1-mini-2025-04-14:acme:tone-polish:rdb5w2HY"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env: dict[str, str] = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": HOST,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "CACHE_URL": "dbcache://dashboard_cache",
+        **extra,
+    }
+    env.pop("OPENAI_API_KEY", None)
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def _gunicorn(env: dict[str, str]) -> Iterator[str]:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "dashboard.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--threads", "2"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail("gunicorn did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture
+def production(tmp_path: Path) -> Iterator[str]:
+    env = _environment(tmp_path, DJANGO_PRODUCTION="1")
+    _manage(env, "migrate", "--noinput", "-v0")
+    yield from _gunicorn(env)
+
+
+@pytest.fixture
+def two_workers(tmp_path: Path) -> Iterator[str]:
+    env = _environment(tmp_path)
+    for command in (["migrate", "--noinput", "-v0"], ["createcachetable"], ["seed_sandbox"],
+                    ["setup_demo"]):  # fmt: skip
+        _manage(env, *command)
+    yield from _gunicorn(env)
+
+
+def test_the_health_check_answers_over_plain_http_in_production(production: str) -> None:
+    health = httpx.get(f"{production}/healthz", headers={"Host": HOST})
+    page = httpx.get(f"{production}/models/", headers={"Host": HOST})
+
+    assert health.status_code == 200  # exempt from the HTTPS redirect
+    assert health.json() == {"status": "ok"}
+    assert page.status_code == 301
+    assert page.headers["location"] == f"https://{HOST}/models/"
+
+
+def _csrf(page: httpx.Response) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert match, page.text[:500]
+    return match.group(1)
+
+
+def test_a_delete_is_seen_by_every_worker_through_the_shared_cache(two_workers: str) -> None:
+    with httpx.Client(base_url=two_workers, headers={"Host": HOST}) as browser:
+        login = browser.get("/login/")
+        signed_in = browser.post(
+            "/login/", data={"username": "owner", "password": "demo",
+                             "csrfmiddlewaretoken": _csrf(login)},
+        )  # fmt: skip
+        assert signed_in.status_code == 302
+        for _ in range(12):  # new connections: every worker fetches and caches the list
+            assert MODEL in browser.get("/models/", headers={"Connection": "close"}).text
+        confirm = browser.get(f"/models/{MODEL}/delete/")
+        deleted = browser.post(
+            f"/models/{MODEL}/delete/",
+            data={"confirm_id": MODEL, "csrfmiddlewaretoken": _csrf(confirm)},
+        )
+        assert deleted.status_code == 302
+
+        pages = [browser.get("/models/?q=tone-polish", headers={"Connection": "close"})
+                 for _ in range(12)]  # fmt: skip
+
+    assert all(page.status_code == 200 for page in pages)
+    assert not [page for page in pages if f'href="/models/{MODEL}/"' in page.text]
