@@ -8,12 +8,12 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.models import User
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -61,7 +61,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         cache.delete_many([key for key in keys if key.startswith("login-fail:user:")])
         return cleaned
 
-    def confirm_login_allowed(self, user: AbstractBaseUser) -> None:
+    def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)
         if current_upstream().is_sandbox or user.get_username() not in DEMO_USERNAMES:
             return
@@ -80,7 +80,7 @@ class LoginView(auth_views.LoginView):
 
     redirect_authenticated_user = True
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.GET.get("expired"):
             self.redirect_authenticated_user = False
         return super().dispatch(request, *args, **kwargs)
@@ -132,7 +132,11 @@ class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
     """An htmx request from a signed-out browser gets HX-Redirect to the login page,
     instead of a 302 that htmx would follow and swap the login form into the table."""
 
-    def handle_no_permission(self, request: HttpRequest, view_func: Any) -> HttpResponse:
+    # The stubs type the base's answer as its redirect; Django's process_view passes on any
+    # response, and this one is deliberately a 401, not a redirect.
+    def handle_no_permission(  # type: ignore[override]
+        self, request: HttpRequest, view_func: Any
+    ) -> HttpResponse:
         if request.headers.get("HX-Request"):
             login_url = (
                 reverse("login") + "?" + urlencode({"next": _back_to(request), "expired": "1"})

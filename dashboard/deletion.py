@@ -20,7 +20,7 @@ import modelsclient
 from .listing import Row
 from .logging import security_event
 from .models import AuditEntry
-from .rendering import template_for
+from .rendering import HtmxHttpRequest, template_for
 from .signals import client_ip
 from .upstream import current_upstream, describe_error, forget_model, get_client
 
@@ -80,7 +80,7 @@ def deny(request: HttpRequest, model_id: str, reason: str) -> HttpResponse:
 
 
 def delete_model(
-    request: HttpRequest, model_id: str, snapshot: dict[str, Any] | None, *, next_url: str
+    request: HtmxHttpRequest, model_id: str, snapshot: dict[str, Any] | None, *, next_url: str
 ) -> HttpResponse:
     """POST, confirmed: refuse base models, else audit, call upstream, record, message."""
     if snapshot is None:  # not in the cached list: the audit wants to know what it was

@@ -52,7 +52,7 @@ class AuditEntry(models.Model):
     message = models.TextField(blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
 
-    objects: ClassVar[AppendOnlyQuerySet] = AppendOnlyQuerySet.as_manager()  # type: ignore[assignment]
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering: ClassVar = ["-created_at", "-id"]

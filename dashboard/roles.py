@@ -6,7 +6,7 @@ Owner may do everything, including deleting models upstream.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 
 SUPPORT, ADMIN, OWNER = "Support", "Admin", "Owner"
 
@@ -29,7 +29,7 @@ def ensure_roles(using: str = "default") -> None:
     """Create the groups and give them exactly their permissions (idempotent)."""
     for name, perms in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.using(using).get_or_create(name=name)
-        wanted = []
+        wanted: list[Permission] = []
         for dotted in perms:
             app_label, codename = dotted.split(".")
             wanted.extend(
@@ -40,15 +40,15 @@ def ensure_roles(using: str = "default") -> None:
         group.permissions.set(wanted)
 
 
-def can_delete(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_delete(user: User | AnonymousUser) -> bool:
     return user.is_authenticated and user.has_perm("dashboard.delete_upstream_model")
 
 
-def can_view_audit(user: AbstractBaseUser | AnonymousUser) -> bool:
+def can_view_audit(user: User | AnonymousUser) -> bool:
     return user.is_authenticated and user.has_perm("dashboard.view_audit_log")
 
 
-def role_name(user: AbstractBaseUser | AnonymousUser) -> str:
+def role_name(user: User | AnonymousUser) -> str:
     if can_delete(user):
         return OWNER
     if can_view_audit(user):

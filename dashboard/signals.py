@@ -15,8 +15,10 @@ def client_ip(request: HttpRequest | None) -> str:
     """The client's address: REMOTE_ADDR, or the entry the nearest trusted proxy added."""
     if request is None:
         return ""
-    hops = settings.TRUSTED_PROXY_HOPS
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops: int = settings.TRUSTED_PROXY_HOPS
+    forwarded: list[str] = [
+        a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    ]
     forwarded = [a for a in forwarded if a]
     if hops > 0 and len(forwarded) >= hops:
         return forwarded[-hops]

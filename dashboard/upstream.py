@@ -135,7 +135,11 @@ def fetch_models(*, refresh: bool = False) -> ModelList:
             error=describe_error(exc),
             from_cache=True,
         )
-    entry = {"models": models, "fetched_at": time.time(), "request_id": raw.request_id}
+    entry: dict[str, Any] = {
+        "models": models,
+        "fetched_at": time.time(),
+        "request_id": raw.request_id,
+    }
     cache.set(upstream.cache_key, entry, _STALE_KEEP_SECONDS)
     return ModelList(models, entry["fetched_at"], raw.request_id)
 

@@ -27,7 +27,7 @@ import modelsclient
 from . import roles
 from .deletion import ConfirmDeleteForm, delete_model, deny
 from .listing import PAGE_SIZES, ListQuery, Row, apply, facets
-from .rendering import template_for, wants_fragment
+from .rendering import HtmxHttpRequest, template_for, wants_fragment
 from .upstream import (
     UpstreamProblem,
     cached_model,
@@ -84,19 +84,20 @@ def model_list(request: HttpRequest) -> HttpResponse:
         )
     now = time.time()
     rows = [Row.from_api(m) for m in listing.models]
+    list_url = reverse("model-list") + query.url()
     context = {
         "query": query,
         "page": apply(rows, query, now),
         "facets": facets(rows, query, now),
         "listing": listing,
         "total_models": len(rows),
-        "list_url": reverse("model-list") + query.url(),
+        "list_url": list_url,
         "page_sizes": PAGE_SIZES,
         "columns": query.columns(),
     }
     response = render(request, template_for(request, "models/list.html", "results"), context)
-    if wants_fragment(request) and _current_url(request) != context["list_url"]:
-        response["HX-Push-Url"] = context["list_url"]  # canonical: no empty or `refresh` params
+    if wants_fragment(request) and _current_url(request) != list_url:
+        response["HX-Push-Url"] = list_url  # canonical: no empty or `refresh` params
     return response
 
 
@@ -174,7 +175,7 @@ def _curl(request: HttpRequest, client: modelsclient.Client, url: httpx.URL) -> 
 @never_cache
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "POST"])
-def model_delete(request: HttpRequest, model_id: str) -> HttpResponse:
+def model_delete(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     """Admin-style delete: permission, fetch, confirm (GET), act (POST), message, redirect."""
     if not roles.can_delete(request.user):
         return deny(request, model_id, "Only owners may delete models.")
