@@ -34,6 +34,7 @@ def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
         "DJANGO_ALLOWED_HOSTS": HOST,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "CACHE_URL": "dbcache://dashboard_cache",
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
         **extra,
     }
     env.pop("OPENAI_API_KEY", None)
@@ -80,8 +81,8 @@ def production(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def two_workers(tmp_path: Path) -> Iterator[str]:
     env = _environment(tmp_path)
-    for command in (["migrate", "--noinput", "-v0"], ["createcachetable"], ["seed_sandbox"],
-                    ["setup_demo"]):  # fmt: skip
+    for command in (["collectstatic", "--noinput", "-v0"], ["migrate", "--noinput", "-v0"],
+                    ["createcachetable"], ["seed_sandbox"], ["setup_demo"]):  # fmt: skip
         _manage(env, *command)
     yield from _gunicorn(env)
 
