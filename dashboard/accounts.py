@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 
 from .demo import DEMO_PASSWORD, DEMO_USERNAMES
 from .logging import security_event
+from .rendering import current_path
 from .signals import client_ip
 from .upstream import current_upstream
 
@@ -106,11 +107,9 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         path=request.path,
         reason=reason,
     )
-    login_url = reverse("login") + "?" + urlencode({"next": _back_to(request), "expired": "1"})
+    login_url = _sign_in_again_url(request)
     if request.headers.get("HX-Request"):
-        response = HttpResponse(status=403)
-        response["HX-Redirect"] = login_url
-        return response
+        return _htmx_redirect(login_url, status=403)
     return render(
         request,
         "403_csrf.html",
@@ -119,13 +118,18 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
-def _back_to(request: HttpRequest) -> str:
-    current = request.headers.get("HX-Current-URL", "")
-    host = request.get_host()
-    for prefix in (f"http://{host}", f"https://{host}"):
-        if current.startswith(prefix):
-            return current[len(prefix) :] or "/"
-    return request.path if request.method == "GET" else reverse("model-list")
+def _sign_in_again_url(request: HttpRequest) -> str:
+    """The login page, saying the session expired, then back to where the user was."""
+    back = current_path(request)
+    if back is None:
+        back = request.path if request.method == "GET" else reverse("model-list")
+    return reverse("login") + "?" + urlencode({"next": back, "expired": "1"})
+
+
+def _htmx_redirect(url: str, *, status: int) -> HttpResponse:
+    response = HttpResponse(status=status)
+    response["HX-Redirect"] = url
+    return response
 
 
 class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
@@ -138,10 +142,5 @@ class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
         self, request: HttpRequest, view_func: Any
     ) -> HttpResponse:
         if request.headers.get("HX-Request"):
-            login_url = (
-                reverse("login") + "?" + urlencode({"next": _back_to(request), "expired": "1"})
-            )
-            response = HttpResponse(status=401)
-            response["HX-Redirect"] = login_url
-            return response
+            return _htmx_redirect(_sign_in_again_url(request), status=401)
         return super().handle_no_permission(request, view_func)

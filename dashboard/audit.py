@@ -13,9 +13,8 @@ from django.utils.http import urlencode
 from django.views.decorators.vary import vary_on_headers
 
 from . import roles
-from .logging import security_event
 from .models import AuditEntry
-from .rendering import template_for
+from .rendering import forbidden, template_for
 
 CSV_COLUMNS = [
     "time_utc",
@@ -39,12 +38,7 @@ class _Echo:
 @vary_on_headers("HX-Request")
 def audit_log(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if not roles.can_view_audit(request.user):
-        security_event("forbidden", user=request.user.get_username(), path=request.path)
-        reason = "The audit log is for admins and owners."
-        template = template_for(request, "403.html", "forbidden")
-        return render(
-            request, template, {"reason": reason, "page_title": "Not allowed"}, status=403
-        )
+        return forbidden(request, "The audit log is for admins and owners.")
     filters = {
         "user": _param(request, "user"),
         "model": _param(request, "model"),

@@ -20,7 +20,7 @@ import modelsclient
 from .listing import Row
 from .logging import security_event
 from .models import AuditEntry
-from .rendering import HtmxHttpRequest, template_for
+from .rendering import HtmxHttpRequest, current_path, forbidden
 from .signals import client_ip
 from .upstream import current_upstream, describe_error, forget_model, get_client
 
@@ -65,18 +65,9 @@ def _audit(
 
 def deny(request: HttpRequest, model_id: str, reason: str) -> HttpResponse:
     """403 before any upstream call; a POST attempt is recorded in the audit log."""
-    security_event(
-        "forbidden",
-        user=request.user.get_username(),
-        path=request.path,
-        method=request.method,
-        model=model_id,
-    )
     if request.method == "POST":
         _audit(request, model_id, None, outcome=Outcome.DENIED, message=reason)
-    context = {"reason": reason, "page_title": "Not allowed"}
-    template = template_for(request, "403.html", "forbidden")
-    return render(request, template, context, status=403)
+    return forbidden(request, reason, model=model_id)
 
 
 def delete_model(
@@ -122,8 +113,7 @@ def _fetch_snapshot(model_id: str) -> dict[str, Any] | None:
 
 
 def _on_list_page(request: HttpRequest) -> bool:
-    current = urlsplit(request.headers.get("HX-Current-URL", ""))
-    return current.path == reverse("model-list")
+    return urlsplit(current_path(request) or "").path == reverse("model-list")
 
 
 def _call_upstream(entry: AuditEntry, model_id: str) -> tuple[str, int, str]:

@@ -161,13 +161,6 @@ def cached_model(model_id: str) -> dict[str, Any] | None:
     return next((m for m in cached["models"] if m.get("id") == model_id), None)
 
 
-def invalidate_models() -> None:
-    cached = cache.get(current_upstream().cache_key)
-    if cached:
-        cached["fetched_at"] = 0.0  # stale now, but still shown if the refetch fails
-        cache.set(current_upstream().cache_key, cached, _STALE_KEEP_SECONDS)
-
-
 # --- Errors in words ------------------------------------------------------------------------
 
 

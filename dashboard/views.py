@@ -6,7 +6,6 @@ import json
 import shlex
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from django.contrib import messages
@@ -27,7 +26,7 @@ import modelsclient
 from . import roles
 from .deletion import ConfirmDeleteForm, delete_model, deny
 from .listing import PAGE_SIZES, ListQuery, Row, apply, facets
-from .rendering import HtmxHttpRequest, template_for, wants_fragment
+from .rendering import HtmxHttpRequest, current_path, template_for, wants_fragment
 from .upstream import (
     UpstreamProblem,
     cached_model,
@@ -96,15 +95,9 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "columns": query.columns(),
     }
     response = render(request, template_for(request, "models/list.html", "results"), context)
-    if wants_fragment(request) and _current_url(request) != list_url:
+    if wants_fragment(request) and current_path(request) != list_url.removesuffix("?"):
         response["HX-Push-Url"] = list_url  # canonical: no empty or `refresh` params
     return response
-
-
-def _current_url(request: HttpRequest) -> str:
-    """The browser's URL during an htmx request, as a path with its query."""
-    current = urlsplit(request.headers.get("HX-Current-URL", ""))
-    return current.path + (f"?{current.query}" if current.query else "?")
 
 
 def _safe_refresh(request: HttpRequest) -> None:

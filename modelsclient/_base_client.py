@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -74,6 +74,7 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
             timeout = own if own != _HTTPX_DEFAULT_TIMEOUT else DEFAULT_TIMEOUT
         self.timeout = _timeout(timeout)
         self.max_retries = max_retries
+        self._owns_http = True  # a copy sharing another client's pool sets this to False
         self._custom_headers: dict[str, str | Omit] = dict(default_headers or {})
         self._custom_query: dict[str, object] = dict(default_query or {})
         # Header names compared case-insensitively: lower name -> (name as given, value).
@@ -112,7 +113,8 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
             url = self._urls[path] = base.copy_with(raw_path=base.raw_path + path.encode())
         return url
 
-    def _copy_kwargs(self, overrides: dict[str, Any]) -> dict[str, Any]:
+    def with_options(self, **overrides: Any) -> Self:
+        """A new client with some options changed, sharing this one's connection pool."""
         headers = overrides.pop("set_default_headers", None)
         if headers is None:
             headers = {**self._custom_headers, **(overrides.pop("default_headers", None) or {})}
@@ -131,7 +133,13 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
         unknown = set(overrides) - set(options)
         if unknown:
             raise TypeError(f"Unknown client option(s): {', '.join(sorted(unknown))}")
-        return {**options, **overrides, "default_headers": headers, "default_query": query}
+        kwargs = {**options, **overrides, "default_headers": headers, "default_query": query}
+        own = kwargs["http_client"] is not None
+        copy = type(self)(**{**kwargs, "http_client": kwargs["http_client"] or self._http})
+        copy._owns_http = own  # closing a copy must not close the shared pool
+        return copy
+
+    copy = with_options
 
     def _build_request(self, options: RequestOptions, retries_taken: int) -> httpx.Request:
         merged = dict(self._headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Self
 
 import httpx
 
@@ -73,23 +73,12 @@ class Client(BaseClient[httpx.Client]):
         self._http = http_client or httpx.Client(
             timeout=self.timeout, limits=LIMITS, follow_redirects=True
         )
-        self._owns_http = True
 
     @cached_property
     def models(self) -> Models:
         from ._resources import Models
 
         return Models(self)
-
-    def with_options(self, **overrides: Any) -> Self:
-        """A new client with some options changed, sharing this one's connection pool."""
-        kwargs = self._copy_kwargs(overrides)
-        shared = kwargs["http_client"] is None
-        copy = type(self)(**{**kwargs, "http_client": kwargs["http_client"] or self._http})
-        copy._owns_http = not shared  # closing a copy must not close the shared pool
-        return copy
-
-    copy = with_options
 
     def close(self) -> None:
         """Close the connection pool (a copy made by `with_options` leaves it open)."""
@@ -193,23 +182,12 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         self._http = http_client or httpx.AsyncClient(
             timeout=self.timeout, limits=LIMITS, follow_redirects=True
         )
-        self._owns_http = True
 
     @cached_property
     def models(self) -> AsyncModels:
         from ._resources import AsyncModels
 
         return AsyncModels(self)
-
-    def with_options(self, **overrides: Any) -> Self:
-        """A new client with some options changed, sharing this one's connection pool."""
-        kwargs = self._copy_kwargs(overrides)
-        shared = kwargs["http_client"] is None
-        copy = type(self)(**{**kwargs, "http_client": kwargs["http_client"] or self._http})
-        copy._owns_http = not shared
-        return copy
-
-    copy = with_options
 
     async def close(self) -> None:
         """Close the connection pool (a copy made by `with_options` leaves it open)."""
