@@ -49,15 +49,15 @@ def repo_root() -> Path:
     raise AssertionError(f"no pyproject.toml above {__file__}")
 
 
-API_DOC = repo_root().parent / "shared" / "spec" / "models-api.md"
+API_DOC = repo_root() / "docs" / "spec" / "models-api.md"
 
 
 def python_examples(document: Path = API_DOC) -> list[str]:
     """The ```python blocks of models-api.md, in document order."""
     if not document.is_file():
         pytest.fail(
-            f"The API document models-api.md is missing: expected it at {document} "
-            "(<repo>/../shared/spec/models-api.md); its examples cannot be checked.",
+            f"The API document is missing: expected it at {document} (docs/spec/, the copy "
+            "kept in the repository); its examples cannot be checked.",
             pytrace=False,
         )
     text = document.read_text(encoding="utf-8")
