@@ -56,8 +56,8 @@ def python_examples(document: Path = API_DOC) -> list[str]:
     """The ```python blocks of models-api.md, in document order."""
     if not document.is_file():
         pytest.fail(
-            f"The API document is missing: expected it at {document} (docs/spec/, the copy "
-            "kept in the repository); its examples cannot be checked.",
+            f"The API document models-api.md is missing: expected it at {document} (the copy "
+            "kept in docs/spec/); its examples cannot be checked.",
             pytrace=False,
         )
     text = document.read_text(encoding="utf-8")
