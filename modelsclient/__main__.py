@@ -8,7 +8,7 @@ $ python -m modelsclient models delete ft:gpt-4o-mini:acme:suffix:abc123
 ```
 
 Exit status: 0 on success, 1 on an API error, a missing key or a bad id (one line on stderr),
-2 on a usage error.
+2 on a usage error. Piped into a reader that stops early (`| head`), it ends quietly with 1.
 """
 
 from __future__ import annotations
@@ -120,7 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = message.replace(key, "[redacted]")
         print(f"error: {message}", file=sys.stderr)
         return 1
-    print(output)
+    try:
+        print(output, flush=True)
+    except BrokenPipeError:
+        # The reader went away (`| head`): end quietly, as Python's documentation advises —
+        # point stdout at devnull so the interpreter's final flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

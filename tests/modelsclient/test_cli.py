@@ -255,3 +255,56 @@ def test_python_dash_m_modelsclient_help_exits_0() -> None:
     assert result.returncode == 0
     assert "usage: modelsclient" in result.stdout
     assert "OPENAI_API_KEY" in result.stdout
+
+
+@pytest.fixture
+def loopback_api() -> Iterator[str]:
+    """A real HTTP server on loopback answering GET /v1/models with 20,000 models."""
+    import http.server
+    import threading
+
+    body = json.dumps(
+        {"object": "list", "data": [{**MODELS[1], "id": f"ft:m:acme:s:{i}"} for i in range(20000)]}
+    ).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_listing_piped_into_head_ends_quietly_without_a_traceback(loopback_api: str) -> None:
+    reader = subprocess.Popen(
+        ["head", "-n", "2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert reader.stdin is not None
+    cli = subprocess.run(
+        [sys.executable, "-m", "modelsclient", "models", "list"],
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        env={"OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": loopback_api, "PATH": "/usr/bin:/bin"},
+    )
+    reader.stdin.close()
+    assert reader.stdout is not None
+    shown = reader.stdout.read()
+    reader.wait(timeout=10)
+
+    assert shown.splitlines()[0].startswith("ID ")
+    assert len(shown.splitlines()) == 2
+    assert cli.stderr == ""
+    assert cli.returncode == 1
