@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -171,9 +171,14 @@ def _role(request: HttpRequest) -> str | JsonResponse:
 
 
 def _with_headers(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Authenticate, inject configured faults, and add the headers a real API sends."""
+    """Authenticate, inject configured faults, and add the headers a real API sends.
+
+    With SANDBOX_ENABLED off (a real API configured, or production) every URL is a 404, even
+    where the routes are still installed (settings changed at run time, as in tests)."""
 
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.SANDBOX_ENABLED:
+            raise Http404("The embedded sandbox is disabled.")
         started = time.perf_counter()
         if settings.SANDBOX_LATENCY:
             time.sleep(settings.SANDBOX_LATENCY)
@@ -292,6 +297,22 @@ def model_item(request: HttpRequest, model_id: str) -> HttpResponse:
 def unknown_url(request: HttpRequest, path: str) -> HttpResponse:
     """Any other URL under /sandbox/v1/: OpenAI's "Invalid URL" error, not an HTML 404."""
     return _error(404, f"Invalid URL ({request.method} {request.path})", "invalid_request_error")
+
+
+class InProcessTransport(httpx.WSGITransport):
+    """The in-process sandbox with a network transport's timeout: a sandbox slower than the
+    request's read timeout (SANDBOX_LATENCY > UPSTREAM_TIMEOUT) waits that timeout, then raises
+    `httpx.ReadTimeout`, as a real API that does not answer in time would."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        read_timeout = (request.extensions.get("timeout") or {}).get("read")
+        latency: float = settings.SANDBOX_LATENCY
+        if read_timeout is not None and latency > read_timeout:
+            time.sleep(read_timeout)
+            raise httpx.ReadTimeout(
+                f"sandbox: no response within {read_timeout:g} s", request=request
+            )
+        return super().handle_request(request)
 
 
 class InProcessSandbox:

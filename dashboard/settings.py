@@ -156,6 +156,10 @@ UPSTREAM_MAX_RETRIES = env.int("UPSTREAM_MAX_RETRIES", default=2)
 MODELS_CACHE_SECONDS = env.int("MODELS_CACHE_SECONDS", default=60)
 
 # --- Sandbox ------------------------------------------------------------------------------
+# The embedded sandbox API: on by default only when no real API is configured, and never by
+# default in production. Off, its URLs answer 404 and the dashboard has no upstream until
+# OPENAI_API_KEY is set.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not OPENAI_API_KEY and not PRODUCTION)
 SANDBOX_KEYS = {"sk-sandbox-owner": "owner", "sk-sandbox-reader": "reader"}
 SANDBOX_API_KEY = "sk-sandbox-owner"  # the key the dashboard itself uses in sandbox mode
 SANDBOX_ORGANIZATION = "org-sandbox"

@@ -43,8 +43,12 @@ class Upstream:
         return f"models-list:{digest}"
 
 
+class NotConfiguredError(modelsclient.APIConnectionError):
+    """No OPENAI_API_KEY and the embedded sandbox is off (SANDBOX_ENABLED): nothing to call."""
+
+
 def current_upstream() -> Upstream:
-    if settings.OPENAI_API_KEY:
+    if settings.OPENAI_API_KEY or not settings.SANDBOX_ENABLED:
         return Upstream(is_sandbox=False, base_url=settings.OPENAI_BASE_URL.rstrip("/"))
     return Upstream(is_sandbox=True, base_url=SANDBOX_BASE_URL)
 
@@ -59,16 +63,20 @@ def get_client() -> modelsclient.Client:
 
 
 def _build_client() -> modelsclient.Client:
-    from .sandbox import InProcessSandbox
+    from .sandbox import InProcessSandbox, InProcessTransport
 
     upstream = current_upstream()
+    if not upstream.is_sandbox and not settings.OPENAI_API_KEY:
+        raise NotConfiguredError(
+            message="No API is configured.", request=httpx.Request("GET", upstream.base_url)
+        )
     options: dict[str, Any] = {
         "timeout": settings.UPSTREAM_TIMEOUT,
         "max_retries": settings.UPSTREAM_MAX_RETRIES,
         "base_url": upstream.base_url,
     }
     if upstream.is_sandbox:
-        transport = httpx.WSGITransport(app=InProcessSandbox())
+        transport = InProcessTransport(app=InProcessSandbox())
         options["api_key"] = settings.SANDBOX_API_KEY
         options["http_client"] = httpx.Client(transport=transport)
     else:
@@ -179,6 +187,14 @@ class UpstreamProblem:
 
 def describe_error(exc: Exception) -> UpstreamProblem:
     """The one mapping from client errors to what the user reads."""
+    if isinstance(exc, NotConfiguredError):
+        return UpstreamProblem(
+            503,
+            "No API is configured",
+            "Set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server), or "
+            "SANDBOX_ENABLED=1 for the embedded sandbox.",
+            retryable=False,
+        )
     if isinstance(exc, ValueError):
         return UpstreamProblem(400, "Invalid model id", str(exc), retryable=False)
     if isinstance(exc, modelsclient.APITimeoutError):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
@@ -27,5 +28,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("sandbox/v1/", include((sandbox_patterns, "sandbox"))),
 ]
+if settings.SANDBOX_ENABLED:  # routed only when enabled; its views also refuse when off
+    urlpatterns.append(path("sandbox/v1/", include((sandbox_patterns, "sandbox"))))

@@ -170,7 +170,7 @@ def test_a_nested_sandbox_delete_keeps_the_outer_postgresql_transaction(
         from dashboard.models import AuditEntry, SandboxModel
         from dashboard.upstream import get_client
 
-        call_command("seed_sandbox", stdout=io.StringIO())
+        call_command("seed_sandbox", "--reset", stdout=io.StringIO())
         victim = SandboxModel.objects.filter(id__startswith="ft:").order_by("id")[0].id
         with transaction.atomic():
             User.objects.create_user("nested-writer")
@@ -207,7 +207,7 @@ def test_the_dashboard_delete_flow_is_audited_on_postgresql(
         from django.urls import reverse
         from dashboard.models import AuditEntry, SandboxModel
 
-        call_command("seed_sandbox", stdout=io.StringIO())
+        call_command("seed_sandbox", "--reset", stdout=io.StringIO())
         victim = "acme/модель-ru"
         browser = Client(HTTP_HOST="localhost")
         browser.force_login(User.objects.get(username="owner"))

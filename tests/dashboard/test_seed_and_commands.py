@@ -49,7 +49,7 @@ def test_seed_sandbox_twice_gives_the_same_ids_owners_and_shutdown_dates(db: Non
     first = snapshot()
     SandboxModel.objects.filter(owned_by="acme").update(owned_by="someone-else")
 
-    run("seed_sandbox")
+    run("seed_sandbox", "--reset")
 
     assert snapshot() == first
     assert len(first) == 64
@@ -121,16 +121,45 @@ def test_seed_sandbox_if_empty_seeds_an_empty_sandbox(db: None) -> None:
     assert "Sandbox seeded with 64 models." in output
 
 
-def test_a_plain_reseed_restores_deleted_models(db: None) -> None:
+def test_seed_sandbox_reset_restores_deleted_models_and_says_it_replaced_them(db: None) -> None:
     run("seed_sandbox")
     SandboxModel.objects.filter(pk="acme:100%-recall").delete()
     SandboxModel.objects.create(id="ft:stray:acme::ABCDEFGH", created=0, owned_by="acme")
 
-    run("seed_sandbox")
+    output = run("seed_sandbox", "--reset")
 
+    assert "Sandbox reset: 64 models replaced by 64." in output
     assert SandboxModel.objects.count() == 64
     assert SandboxModel.objects.filter(pk="acme:100%-recall").exists()
     assert not SandboxModel.objects.filter(pk="ft:stray:acme::ABCDEFGH").exists()
+
+
+def test_seed_sandbox_with_a_size_on_a_sandbox_with_models_refuses_and_names_reset(
+    db: None,
+) -> None:
+    run("seed_sandbox")
+    SandboxModel.objects.filter(pk="acme:100%-recall").delete()
+
+    with pytest.raises(CommandError) as refused:
+        run("seed_sandbox", "--size", "10000")
+
+    assert "already has 63 models" in str(refused.value)
+    assert "--reset" in str(refused.value)
+    assert SandboxModel.objects.count() == 63  # nothing replaced
+
+
+def test_seed_sandbox_with_a_real_api_key_says_the_sandbox_is_off_and_seeds_nothing(
+    db: None, settings: Any
+) -> None:
+    settings.OPENAI_API_KEY = "sk-live-0123456789"
+    settings.SANDBOX_ENABLED = False
+
+    output = run("seed_sandbox", "--if-empty")
+
+    assert "OPENAI_API_KEY is set" in output
+    assert "sandbox is off and was not seeded" in output
+    assert "seeded with" not in output
+    assert SandboxModel.objects.count() == 0
 
 
 @pytest.mark.parametrize("size", ["0", "-5"])
