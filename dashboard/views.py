@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import time
 from typing import Any
@@ -34,25 +35,15 @@ from .upstream import (
     describe_error,
     fetch_models,
     get_client,
+    scrub,
 )
 
-# Response headers shown on the detail page; everything else is "[redacted]".
-SHOWN_HEADERS = frozenset(
-    {
-        "content-type",
-        "content-length",
-        "date",
-        "x-request-id",
-        "openai-organization",
-        "openai-project",
-        "openai-processing-ms",
-        "openai-version",
-        "retry-after",
-        "x-should-retry",
-    }
+# Response headers hidden on the detail page: those that carry credentials or session state.
+# Every other header is shown (values still scrubbed of anything that looks like a key).
+# "token" counts only as a credential: `x-ratelimit-remaining-tokens` is a count, shown.
+CREDENTIAL_HEADER = re.compile(
+    r"authorization|cookie|key|secret|session|token(?!s(?:$|-))", re.IGNORECASE
 )
-SHOWN_PREFIXES = ("x-ratelimit-",)
-SECRET_MARKERS = ("authorization", "cookie", "key", "token", "secret", "session")
 
 
 def problem_response(
@@ -145,12 +136,9 @@ def model_detail(request: HttpRequest, model_id: str) -> HttpResponse:
 
 
 def _shown_header(name: str, value: str) -> str:
-    lower = name.lower()
-    if any(marker in lower for marker in SECRET_MARKERS):
+    if CREDENTIAL_HEADER.search(name):
         return "[redacted]"
-    if lower in SHOWN_HEADERS or lower.startswith(SHOWN_PREFIXES):
-        return value
-    return "[redacted]"
+    return scrub(value)
 
 
 def _curl(request: HttpRequest, client: modelsclient.Client, url: httpx.URL) -> str:

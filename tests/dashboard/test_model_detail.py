@@ -214,7 +214,7 @@ def test_detail_shows_a_dash_when_upstream_sent_no_request_id(
     assert _fields(response)["Request id"] == "—"
 
 
-def test_detail_shows_allow_listed_response_headers(owner: Client, sandbox: int) -> None:
+def test_detail_shows_the_response_headers_a_real_api_sends(owner: Client, sandbox: int) -> None:
     response = owner.get(_detail_url("gpt-4o"))
 
     headers = _headers_table(response)
@@ -233,12 +233,23 @@ SENSITIVE_HEADERS = {
     "x-api-key-hint": "sk-HINT-VALUE-2",
     "authorization-debug": "Bearer AUTH-VALUE-3",
     "x-secret-thing": "SECRET-VALUE-4",
-    "x-internal-shard": "SHARD-VALUE-5",
     "x-session-token": "TOKEN-VALUE-6",
+    "cookie": "sid=COOKIE-VALUE-7",
+    "x-csrf-token": "CSRF-VALUE-8",
+    "proxy-authorization": "Basic PROXY-VALUE-9",
+}
+HARMLESS_HEADERS = {
+    "x-internal-shard": "shard-5",
+    "server": "cloudflare",
+    "content-security-policy": "default-src 'none'",
+    "x-ratelimit-limit-tokens": "30000000",
+    "x-ratelimit-remaining-tokens": "29999000",
+    "x-ratelimit-reset-tokens": "2ms",
+    "cf-ray": "8f1e2d3c4b5a-AMS",
 }
 
 
-def test_detail_redacts_sensitive_and_unknown_response_headers(
+def test_detail_redacts_headers_that_carry_credentials_or_session_state(
     owner: Client, real_api: respx.MockRouter
 ) -> None:
     _serve_model(
@@ -250,6 +261,7 @@ def test_detail_redacts_sensitive_and_unknown_response_headers(
             "openai-version": "2020-10-01",
             "x-ratelimit-limit-requests": "5000",
             **SENSITIVE_HEADERS,
+            **HARMLESS_HEADERS,
         },
     )
 
@@ -265,6 +277,29 @@ def test_detail_redacts_sensitive_and_unknown_response_headers(
         assert headers[name] == "[redacted]"
         assert value not in page
         assert value.split("=")[-1].split(";")[0] not in page
+
+
+def test_detail_shows_every_header_that_carries_no_credential(
+    owner: Client, real_api: respx.MockRouter
+) -> None:
+    _serve_model(real_api, _model("m"), headers={**SENSITIVE_HEADERS, **HARMLESS_HEADERS})
+
+    headers = _headers_table(owner.get(_detail_url("m")))
+
+    assert {name: headers[name] for name in HARMLESS_HEADERS} == HARMLESS_HEADERS
+
+
+def test_detail_redacts_the_api_key_inside_any_header_value(
+    owner: Client, real_api: respx.MockRouter
+) -> None:
+    _serve_model(
+        real_api, _model("m"), headers={"x-debug-echo": f"called with {REAL_API_KEY} at 12:00"}
+    )
+
+    response = owner.get(_detail_url("m"))
+
+    assert _headers_table(response)["x-debug-echo"] == "called with [redacted] at 12:00"
+    assert REAL_API_KEY not in response.content.decode()
 
 
 # --- Copy as curl -----------------------------------------------------------------------------
