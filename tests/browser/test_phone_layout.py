@@ -1,0 +1,106 @@
+"""Phone widths (390 px) and the desktop: nothing scrolls sideways."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import respx
+from playwright.sync_api import Browser, Page, expect
+
+from .conftest import login, screenshot
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 860}
+REAL_API = "https://api.example.test/v1"
+LONG_REQUEST_ID = "req_" + "0123456789abcdef" * 8
+LONG_MODEL_ID = "ft:gpt-4.1-mini-2025-04-14:acme:" + "very-long-suffix-" * 6 + ":AbCd1234"
+
+
+def _open(browser: Browser, live_server: Any, viewport: dict[str, int], scheme: str) -> Page:
+    context = browser.new_context(
+        base_url=str(live_server),
+        viewport=viewport,
+        color_scheme=scheme,  # type: ignore[arg-type]
+    )
+    context.set_default_timeout(10_000)
+    return context.new_page()
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server: Any, seeded: int) -> Iterator[Page]:
+    page = _open(browser, live_server, PHONE, "light")
+    yield page
+    page.context.close()
+
+
+@pytest.fixture(params=["phone-light", "phone-dark", "desktop-light", "desktop-dark"])
+def screen(
+    request: pytest.FixtureRequest, browser: Browser, live_server: Any, seeded: int
+) -> Iterator[Page]:
+    """Every page here at both widths, light and dark (screenshots are named after it)."""
+    size, scheme = request.param.split("-")
+    page = _open(browser, live_server, PHONE if size == "phone" else DESKTOP, scheme)
+    yield page
+    page.context.close()
+
+
+def _shot(page: Page, name: str) -> None:
+    viewport = page.viewport_size or PHONE
+    scheme = (
+        "dark" if page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") else "light"
+    )
+    screenshot(page, f"{name}-{viewport['width']}-{scheme}")
+
+
+def _scroll_width(page: Page) -> int:
+    return int(page.evaluate("document.documentElement.scrollWidth"))
+
+
+def _real_api(settings: Any) -> None:
+    settings.OPENAI_API_KEY = "sk-test-not-a-real-key"
+    settings.OPENAI_BASE_URL = REAL_API
+
+
+# --- Error pages do not scroll sideways ---------------------------------------------------------
+
+
+def test_an_upstream_error_with_a_long_request_id_does_not_scroll_sideways(
+    screen: Page, settings: Any
+) -> None:
+    login(screen, "support")
+    _real_api(settings)
+    with respx.mock(base_url=REAL_API) as api:
+        api.get("/models").respond(
+            500,
+            json={"error": {"message": "The server had an error: " + "x" * 120}},
+            headers={"x-request-id": LONG_REQUEST_ID},
+        )
+        screen.goto("/models/")
+        expect(screen.locator(".problem")).to_contain_text(LONG_REQUEST_ID)
+    width = (screen.viewport_size or PHONE)["width"]
+    assert _scroll_width(screen) <= width
+    _shot(screen, "error-long-request-id")
+
+
+def test_a_missing_model_with_a_long_id_does_not_scroll_sideways_on_a_phone(phone: Page) -> None:
+    login(phone, "support")
+
+    phone.goto(f"/models/{LONG_MODEL_ID}/")
+
+    expect(phone.locator(".problem")).to_be_visible()
+    assert _scroll_width(phone) <= PHONE["width"]
+    _shot(phone, "error-long-model-id")
+
+
+def test_a_forbidden_page_with_a_long_model_id_does_not_scroll_sideways_on_a_phone(
+    phone: Page,
+) -> None:
+    login(phone, "support")
+
+    phone.goto(f"/models/{LONG_MODEL_ID}/delete/")
+
+    expect(phone.locator(".problem__title")).to_have_text("Not allowed")
+    assert _scroll_width(phone) <= PHONE["width"]
+    _shot(phone, "forbidden")
