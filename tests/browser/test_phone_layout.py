@@ -1,4 +1,4 @@
-"""Phone widths (390 px) and the desktop: nothing scrolls sideways."""
+"""Phone widths (390 px) and the desktop: nothing scrolls sideways, long lists become cards."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 import respx
 from playwright.sync_api import Browser, Page, expect
+
+from dashboard.models import AuditEntry
 
 from .conftest import login, screenshot
 
@@ -104,3 +106,54 @@ def test_a_forbidden_page_with_a_long_model_id_does_not_scroll_sideways_on_a_pho
     expect(phone.locator(".problem__title")).to_have_text("Not allowed")
     assert _scroll_width(phone) <= PHONE["width"]
     _shot(phone, "forbidden")
+
+
+# --- The audit log as cards --------------------------------------------------------------------
+
+
+def _audit_entries(count: int) -> None:
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            username="owner",
+            model_id=f"{LONG_MODEL_ID}-{number}",
+            model_snapshot={"id": LONG_MODEL_ID},
+            outcome=AuditEntry.Outcome.FAILED if number % 3 else AuditEntry.Outcome.DELETED,
+            upstream_status=500 if number % 3 else 200,
+            upstream_request_id=LONG_REQUEST_ID,
+            message="The server had an error while processing your request." if number % 3 else "",
+            upstream=REAL_API,
+        )
+        for number in range(count)
+    )
+
+
+def test_the_audit_log_is_one_card_per_entry_on_a_phone(phone: Page) -> None:
+    _audit_entries(3)
+    login(phone, "owner")
+
+    phone.goto("/audit/")
+
+    rows = phone.locator(".audit-table tbody tr")
+    expect(rows).to_have_count(3)
+    expect(phone.locator(".audit-table thead")).to_have_css("position", "absolute")
+    for index in range(3):
+        box = rows.nth(index).bounding_box()
+        assert box is not None and box["width"] <= PHONE["width"]
+        expect(rows.nth(index).locator("td").first).to_have_css("display", "block")
+    model = rows.first.locator("td[data-label=Model]")
+    assert model.evaluate("e => getComputedStyle(e, '::before').content") == '"Model"'
+    assert _scroll_width(phone) <= PHONE["width"]
+
+
+def test_the_audit_log_is_a_table_on_a_desktop_and_cards_on_a_phone(screen: Page) -> None:
+    _audit_entries(60)
+    login(screen, "owner")
+
+    screen.goto("/audit/")
+
+    expect(screen.locator(".audit-table tbody tr")).to_have_count(50)
+    phone = (screen.viewport_size or PHONE)["width"] <= PHONE["width"]
+    display = "block" if phone else "table-row"
+    expect(screen.locator(".audit-table tbody tr").first).to_have_css("display", display)
+    assert _scroll_width(screen) <= (screen.viewport_size or PHONE)["width"]
+    _shot(screen, "audit")
