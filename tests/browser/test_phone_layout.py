@@ -1,7 +1,9 @@
-"""Phone widths (390 px) and the desktop: nothing scrolls sideways, long lists become cards."""
+"""Phone widths (390 px) and the desktop: nothing scrolls sideways, long lists become cards,
+and filters show their counts."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -157,3 +159,36 @@ def test_the_audit_log_is_a_table_on_a_desktop_and_cards_on_a_phone(screen: Page
     expect(screen.locator(".audit-table tbody tr").first).to_have_css("display", display)
     assert _scroll_width(screen) <= (screen.viewport_size or PHONE)["width"]
     _shot(screen, "audit")
+
+
+# --- Filters show their counts -----------------------------------------------------------------
+
+TEXT_ROOM = """select => {
+  const style = getComputedStyle(select);
+  const pen = document.createElement("canvas").getContext("2d");
+  pen.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const text = select.options[select.selectedIndex].text;
+  const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return {text, width: pen.measureText(text).width, room};
+}"""
+
+LONGEST = """select => {
+  let longest = 0;
+  for (const option of select.options) {
+    if (option.text.length > select.options[longest].text.length) longest = option.index;
+  }
+  select.selectedIndex = longest;  // shown as if chosen; no change event, no request
+}"""
+
+
+def test_filters_show_their_counts_whole_even_for_their_longest_option(screen: Page) -> None:
+    login(screen, "owner")
+    expect(screen.locator("#facet-kind option").first).to_have_text("Any (64)")
+
+    for name in ("owner", "kind", "base", "age"):
+        select = screen.locator(f"#facet-{name}")
+        select.evaluate(LONGEST)
+        shown = select.evaluate(TEXT_ROOM)
+        assert re.search(r"\(\d+\)$", shown["text"]), shown
+        assert shown["width"] <= shown["room"], shown
+    _shot(screen, "list-filters")

@@ -250,6 +250,23 @@ def test_filter_counts_take_the_other_active_filters_into_account(
     assert _option(response, "facet-base", "gpt-4.1-2025-04-14") == "gpt-4.1-2025-04-14 (2)"
 
 
+@pytest.mark.parametrize(
+    ("params", "any_counts"),
+    [
+        ({}, {"owner": "64", "kind": "64", "base": "64", "age": "64"}),
+        ({"q": "triage"}, {"owner": "3", "kind": "3", "base": "3", "age": "3"}),
+        ({"kind": "fine-tuned"}, {"owner": "35", "kind": "64", "base": "35", "age": "35"}),
+    ],
+)
+def test_each_filters_any_option_counts_what_the_other_filters_let_through(
+    owner: Client, sandbox: int, params: dict[str, str], any_counts: dict[str, str]
+) -> None:
+    response = owner.get("/models/", params)
+
+    for name, count in any_counts.items():
+        assert _option(response, f"facet-{name}", "") == f"Any ({count})"
+
+
 def test_the_selected_filter_option_is_marked_selected(owner: Client, sandbox: int) -> None:
     response = owner.get("/models/", {"owner": "openai"})
 
