@@ -12,6 +12,8 @@ import pytest
 import respx
 from django.test import Client
 
+from tests.markup import Element, find_all
+
 HTMX = {"HX-Request": "true"}
 DAY = 86400
 
@@ -599,6 +601,35 @@ def test_support_and_admin_never_see_delete_buttons(
     assert len(_ids(response)) == 64
     assert _delete_labels(response) == []
     assert "btn--danger" not in response.content.decode()
+
+
+def _actions_cells(response: Any) -> tuple[list[Element], list[Element]]:
+    """The Actions column's header cells and body cells."""
+    return (
+        find_all(response.content, "th", class_="col-actions"),
+        find_all(response.content, "td", class_="col-actions"),
+    )
+
+
+@pytest.mark.parametrize("role", ["support", "team_admin"])
+def test_users_who_may_not_delete_see_no_actions_column_at_all(
+    role: str, request: pytest.FixtureRequest, sandbox: int
+) -> None:
+    browser: Client = request.getfixturevalue(role)
+
+    response = browser.get("/models/", {"per_page": 25})
+
+    assert _actions_cells(response) == ([], [])
+    assert len(find_all(response.content, "th", scope="col")) == 5
+    assert len(find_all(response.content, "td")) == 25 * 5  # five cells on each of 25 rows
+
+
+def test_owners_see_the_actions_column_on_every_row(owner: Client, sandbox: int) -> None:
+    response = owner.get("/models/", {"per_page": 25})
+
+    headers, cells = _actions_cells(response)
+    assert [header.text for header in headers] == ["Actions"]
+    assert len(cells) == 25
 
 
 # --- Cache ------------------------------------------------------------------------------------
