@@ -26,6 +26,7 @@ import modelsclient
 from . import roles
 from .deletion import ConfirmDeleteForm, delete_model, deny
 from .listing import PAGE_SIZES, ListQuery, Row, apply, facets
+from .pagination import paginate
 from .rendering import HtmxHttpRequest, current_path, template_for, wants_fragment
 from .upstream import (
     UpstreamProblem,
@@ -84,9 +85,13 @@ def model_list(request: HttpRequest) -> HttpResponse:
     now = time.time()
     rows = [Row.from_api(m) for m in listing.models]
     list_url = reverse("model-list") + query.url()
+    page = apply(rows, query, now)
     context = {
         "query": query,
-        "page": apply(rows, query, now),
+        "page": page,
+        "pagination": paginate(
+            reverse("model-list"), page.number, page.num_pages, lambda n: query.url(page=n)
+        ),
         "facets": facets(rows, query, now),
         "listing": listing,
         "total_models": len(rows),

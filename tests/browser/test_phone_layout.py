@@ -1,5 +1,5 @@
 """Phone widths (390 px) and the desktop: nothing scrolls sideways, long lists become cards,
-and filters show their counts."""
+filters show their counts, and long lists have numbered pages."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import respx
 from playwright.sync_api import Browser, Page, expect
 
 from dashboard.models import AuditEntry
+from dashboard.sandbox import reseed
 
 from .conftest import login, screenshot
 
@@ -192,3 +193,52 @@ def test_filters_show_their_counts_whole_even_for_their_longest_option(screen: P
         assert re.search(r"\(\d+\)$", shown["text"]), shown
         assert shown["width"] <= shown["room"], shown
     _shot(screen, "list-filters")
+
+
+# --- Numbered pages -----------------------------------------------------------------------------
+
+
+def test_numbered_pages_go_straight_to_a_page_and_mark_it_current(page: Page) -> None:
+    reseed(500)
+    login(page, "support")
+    page.select_option("#per-page", "25")
+    expect(page.locator(".pagination__page[aria-current=page]")).to_have_text("1")
+    page.evaluate("window.__sameDocument = true")
+
+    for number in (3, 5, 7):  # each click moves the window of numbers along
+        page.get_by_role("link", name=f"Page {number}", exact=True).click()
+        expect(page).to_have_url(re.compile(rf"[?&]page={number}(&|$)"))
+
+    expect(page.locator("#summary-count")).to_contain_text("151–175 of 500")
+    expect(page.locator(".pagination__page[aria-current=page]")).to_have_text("7")
+    numbers = page.locator(".pagination__pages li").all_inner_texts()
+    assert [n.strip() for n in numbers] == ["1", "…", "5", "6", "7", "8", "9", "…", "20"]
+    assert page.evaluate("window.__sameDocument === true")  # htmx swapped the results
+    screenshot(page, "list-numbered-pages")
+
+
+def test_the_audit_logs_numbered_pages_swap_the_entries_in_place(page: Page) -> None:
+    _audit_entries(120)
+    login(page, "owner")
+    page.goto("/audit/")
+    page.evaluate("window.__sameDocument = true")
+
+    page.get_by_role("link", name="Page 3", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/audit/\?page=3$"))
+    expect(page.locator(".summary__count")).to_contain_text("101–120 of 120")
+    expect(page.locator(".pagination__page[aria-current=page]")).to_have_text("3")
+    assert page.evaluate("window.__sameDocument === true")
+
+
+def test_numbered_pages_fit_every_width(screen: Page) -> None:
+    reseed(500)
+    login(screen, "owner")
+
+    screen.goto("/models/?per_page=25&page=7")
+
+    pages = screen.locator(".pagination")
+    expect(pages.locator("[aria-current=page]")).to_have_text("7")
+    pages.scroll_into_view_if_needed()
+    assert _scroll_width(screen) <= (screen.viewport_size or PHONE)["width"]
+    _shot(screen, "list-pages")
