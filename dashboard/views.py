@@ -210,6 +210,28 @@ def model_delete(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     )
 
 
+def delete_confirmation_again(request: HttpRequest, model_id: str, *, notice: str) -> HttpResponse:
+    """The confirmation once more, with `notice` and the id as typed, after a POST that was
+    refused before reaching the view (a stale CSRF token): nothing was sent upstream."""
+    snapshot = cached_model(model_id)
+    typed = request.POST.get("confirm_id", "")[:1000]
+    context = {
+        "model_id": model_id,
+        "row": Row.from_api(snapshot) if snapshot else None,
+        "gone": False,
+        "form": ConfirmDeleteForm(initial={"confirm_id": typed}, model_id=model_id),
+        "next_url": _next_url(request),
+        "notice": notice,
+        "page_title": f"Delete {model_id}",
+    }
+    template = template_for(request, "models/delete.html", "dialog")
+    response = render(request, template, context, status=403)
+    if wants_fragment(request):  # a 403 that htmx must swap, and into the dialog: said outright
+        response["HX-Retarget"] = "#dialog"
+        response["HX-Reswap"] = "innerHTML"
+    return response
+
+
 def _next_url(request: HttpRequest) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(

@@ -77,6 +77,15 @@
     }
   });
 
+  // A refused, out-of-date CSRF token: the server sends a fresh one with its answer, so that
+  // trying again from this page (htmx requests and plain forms alike) works.
+  document.addEventListener("csrf-token", function (event) {
+    var token = event.detail && event.detail.token;
+    if (typeof token !== "string" || !token) return;
+    document.body.setAttribute("hx-headers", JSON.stringify({ "x-csrftoken": token }));
+    document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (input) { input.value = token; });
+  });
+
   // A thin progress bar at the top of the page while any htmx request is in flight.
   var inFlight = 0;
   function loading(delta) {
