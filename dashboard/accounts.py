@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
@@ -14,14 +15,17 @@ from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.csrf import get_token, rotate_token
 from django.shortcuts import render
-from django.urls import reverse
-from django.utils.http import urlencode
+from django.urls import Resolver404, resolve, reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
+from django_htmx.http import trigger_client_event
 
+from . import roles, views
 from .demo import DEMO_PASSWORD, DEMO_USERNAMES
 from .logging import security_event
-from .rendering import current_path
+from .rendering import current_path, wants_fragment
 from .signals import client_ip
 from .upstream import current_upstream
 
@@ -97,16 +101,29 @@ login_view = login_not_required(
 logout_view = auth_views.LogoutView.as_view()
 
 
+STALE_TOKEN_MESSAGE = (
+    "This page was out of date (it was open while you signed in elsewhere or the security "
+    "token changed). Nothing was done. Try again."
+)
+
+
 @login_not_required
 @never_cache
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    """An expired or missing CSRF token: say so, and for htmx send the user to sign in again."""
+    """A CSRF check failed. Signed out, the session expired: sign in again. Still signed in,
+    the page was out of date: say so, nothing was done, and the page gets a fresh token."""
+    user = getattr(request, "user", None)
+    signed_in = bool(user and user.is_authenticated)
     security_event(
         "csrf.failure",
-        user=request.user.get_username() if hasattr(request, "user") else "",
+        user=user.get_username() if user is not None else "",
         path=request.path,
         reason=reason,
+        session="valid" if signed_in else "none",
     )
+    if signed_in:
+        rotate_token(request)  # the response sets the new cookie; pages rendered now use it
+        return _out_of_date(request)
     login_url = _sign_in_again_url(request)
     if request.headers.get("HX-Request"):
         return _htmx_redirect(login_url, status=403)
@@ -116,6 +133,42 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
         {"login_url": login_url, "page_title": "Session expired"},
         status=403,
     )
+
+
+def _out_of_date(request: HttpRequest) -> HttpResponse:
+    """The delete confirmation comes back as it was typed; any other form says what happened
+    (for htmx in the messages area, with the new token handed to the page's script)."""
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        match = None
+    if match and match.url_name == "model-delete" and roles.can_delete(request.user):
+        response = views.delete_confirmation_again(
+            request, match.kwargs["model_id"], notice=STALE_TOKEN_MESSAGE
+        )
+    elif wants_fragment(request):
+        messages.warning(request, STALE_TOKEN_MESSAGE)
+        response = render(request, "messages.html", status=403)
+        response["HX-Retarget"] = "#messages"
+        response["HX-Reswap"] = "innerHTML"
+    else:
+        context = {"message": STALE_TOKEN_MESSAGE, "back_url": _back_url(request)}
+        response = render(
+            request, "403_csrf.html", {**context, "page_title": "Page out of date"}, status=403
+        )
+    if wants_fragment(request):
+        trigger_client_event(response, "csrf-token", {"token": get_token(request)})
+    return response
+
+
+def _back_url(request: HttpRequest) -> str:
+    """The page the form was on (the Referer, if it is this site), else the model list."""
+    referer = request.headers.get("Referer", "")
+    if referer and url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return referer
+    return reverse("model-list")
 
 
 def _sign_in_again_url(request: HttpRequest) -> str:

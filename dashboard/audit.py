@@ -9,11 +9,13 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.vary import vary_on_headers
 
 from . import roles
 from .models import AuditEntry
+from .pagination import paginate
 from .rendering import forbidden, template_for
 
 CSV_COLUMNS = [
@@ -61,6 +63,12 @@ def audit_log(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         "page": page,
         "filters": filters,
         "filter_query": urlencode(active),
+        "pagination": paginate(
+            reverse("audit-log"),
+            page.number,
+            page.paginator.num_pages,
+            lambda n: "?" + urlencode({**active, "page": str(n)}),
+        ),
         "usernames": AuditEntry.objects.order_by("username")
         .values_list("username", flat=True)
         .distinct(),

@@ -203,6 +203,7 @@ class Facet:
     label: str
     options: list[tuple[str, str, int]]  # value, label, count
     selected: str
+    total: int = 0  # what "Any" counts: the rows that every *other* active filter lets through
 
 
 def facets(rows: list[Row], query: ListQuery, now: float) -> list[Facet]:
@@ -212,20 +213,24 @@ def facets(rows: list[Row], query: ListQuery, now: float) -> list[Facet]:
     def others(name: str) -> list[Row]:
         return _matching(rows, (p for key, p in preds.items() if key != name))
 
-    owners = Counter(r.owned_by for r in others("owner"))
-    kinds = Counter(r.kind for r in others("kind"))
-    bases = Counter(r.base_model for r in others("base") if r.base_model)
-    age_rows = others("age")
+    narrowed = {name: others(name) for name in ("owner", "kind", "base", "age")}
+    owners = Counter(r.owned_by for r in narrowed["owner"])
+    kinds = Counter(r.kind for r in narrowed["kind"])
+    bases = Counter(r.base_model for r in narrowed["base"] if r.base_model)
+    age_rows = narrowed["age"]
     ages = [
         (key, f"Older than {days} days", sum(1 for r in age_rows if r.created < now - days * 86400))
         for key, days in AGES.items()
     ]
-    return [
+    found = [
         Facet("owner", "Owner", [(o, o, n) for o, n in sorted(owners.items())], query.owner),
         Facet("kind", "Kind", [(k, KINDS[k], kinds.get(k, 0)) for k in KINDS], query.kind),
         Facet("base", "Base model", [(b, b, n) for b, n in sorted(bases.items())], query.base),
         Facet("age", "Age", ages, query.age),
     ]
+    for facet in found:
+        facet.total = len(narrowed[facet.name])
+    return found
 
 
 def _sort_key(column: str) -> Callable[[Row], Any]:

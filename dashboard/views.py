@@ -27,6 +27,7 @@ import modelsclient
 from . import roles
 from .deletion import ConfirmDeleteForm, delete_model, deny
 from .listing import PAGE_SIZES, ListQuery, Row, apply, facets
+from .pagination import paginate
 from .rendering import HtmxHttpRequest, current_path, template_for, wants_fragment
 from .upstream import (
     UpstreamProblem,
@@ -75,9 +76,13 @@ def model_list(request: HttpRequest) -> HttpResponse:
     now = time.time()
     rows = [Row.from_api(m) for m in listing.models]
     list_url = reverse("model-list") + query.url()
+    page = apply(rows, query, now)
     context = {
         "query": query,
-        "page": apply(rows, query, now),
+        "page": page,
+        "pagination": paginate(
+            reverse("model-list"), page.number, page.num_pages, lambda n: query.url(page=n)
+        ),
         "facets": facets(rows, query, now),
         "listing": listing,
         "total_models": len(rows),
@@ -191,6 +196,28 @@ def model_delete(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     return render(
         request, template_for(request, "models/delete.html", "dialog"), context, status=status
     )
+
+
+def delete_confirmation_again(request: HttpRequest, model_id: str, *, notice: str) -> HttpResponse:
+    """The confirmation once more, with `notice` and the id as typed, after a POST that was
+    refused before reaching the view (a stale CSRF token): nothing was sent upstream."""
+    snapshot = cached_model(model_id)
+    typed = request.POST.get("confirm_id", "")[:1000]
+    context = {
+        "model_id": model_id,
+        "row": Row.from_api(snapshot) if snapshot else None,
+        "gone": False,
+        "form": ConfirmDeleteForm(initial={"confirm_id": typed}, model_id=model_id),
+        "next_url": _next_url(request),
+        "notice": notice,
+        "page_title": f"Delete {model_id}",
+    }
+    template = template_for(request, "models/delete.html", "dialog")
+    response = render(request, template, context, status=403)
+    if wants_fragment(request):  # a 403 that htmx must swap, and into the dialog: said outright
+        response["HX-Retarget"] = "#dialog"
+        response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 def _next_url(request: HttpRequest) -> str:

@@ -52,9 +52,3 @@ def utc(timestamp: int | float | None) -> str:
 def iso(timestamp: int | float | None) -> str:
     moment = _moment(timestamp)
     return moment.isoformat() if moment else ""
-
-
-@register.simple_tag(takes_context=True)
-def query_url(context: template.Context, **changes: object) -> str:
-    """The current list URL with some state changed (`{% query_url page=2 %}`)."""
-    return str(context["query"].url(**changes))

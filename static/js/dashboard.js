@@ -21,7 +21,9 @@
     }, function () { announce("The browser refused to copy."); });
   }
 
-  var lastFocus = null;
+  // The element that opened the dialog (a row's Delete button): focus goes back to it when the
+  // dialog closes. The element itself is kept, so no selector is ever built from a model id.
+  var opener = null;
 
   function dialog() { return document.getElementById("dialog"); }
 
@@ -42,8 +44,8 @@
       event.preventDefault();
       closeDialog();
     }
-    var opener = event.target.closest("[hx-target='#dialog']");
-    if (opener) lastFocus = opener;
+    var trigger = event.target.closest("[hx-target='#dialog']");
+    if (trigger && !trigger.closest("dialog")) opener = trigger;  // not the dialog's own form
   });
 
   document.addEventListener("htmx:afterSwap", function (event) {
@@ -60,7 +62,7 @@
     if (!d) return;
     d.addEventListener("close", function () {
       d.replaceChildren();
-      if (lastFocus && document.body.contains(lastFocus)) lastFocus.focus();
+      if (opener && opener.isConnected) opener.focus();
       else { var search = document.getElementById("search"); if (search) search.focus(); }
     });
   });
@@ -73,6 +75,15 @@
     if (results && filters && window.htmx) {
       htmx.ajax("GET", window.location.pathname + window.location.search, { target: "#results", swap: "innerHTML" });
     }
+  });
+
+  // A refused, out-of-date CSRF token: the server sends a fresh one with its answer, so that
+  // trying again from this page (htmx requests and plain forms alike) works.
+  document.addEventListener("csrf-token", function (event) {
+    var token = event.detail && event.detail.token;
+    if (typeof token !== "string" || !token) return;
+    document.body.setAttribute("hx-headers", JSON.stringify({ "x-csrftoken": token }));
+    document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (input) { input.value = token; });
   });
 
   // A thin progress bar at the top of the page while any htmx request is in flight.

@@ -188,15 +188,86 @@ def test_an_expired_session_during_htmx_sends_the_user_to_sign_in(page: Page, co
     screenshot(page, "journey6-session-expired")
 
 
-def test_a_csrf_failure_during_htmx_sends_the_user_to_sign_in(page: Page, context: Any) -> None:
+def test_a_stale_token_keeps_the_typed_id_and_the_second_click_deletes(
+    page: Page, context: Any
+) -> None:
+    model_id = "ft:gpt-4.1-mini-2025-04-14:acme:tone-polish:rdb5w2HY"
     login(page, "owner")
-    page.fill("#search", "triage")
-    expect(page.locator(ROWS).first).to_be_visible()
-    page.locator(".models-table a.btn--danger-quiet").first.click()
-    page.fill("#confirm-id", "anything")
+    page.fill("#search", "tone-polish rdb5w2HY")
+    expect(page.locator(ROWS)).to_have_count(1)
+    page.get_by_role("link", name=f"Delete {model_id}").click()
+    page.fill("#confirm-id", model_id)
     # The token the page holds no longer matches the cookie (rotated by another tab's login).
     cookies = [c for c in context.cookies() if c["name"] == "csrftoken"]
     context.add_cookies([{**cookies[0], "value": "x" * 32}])
+    page.get_by_role("button", name="Delete model").click()
+
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("This page was out of date")
+    expect(dialog).to_contain_text("Nothing was done. Try again.")
+    expect(page.locator("#confirm-id")).to_have_value(model_id)
+    expect(page).to_have_url(re.compile(r"/models/\?q="))  # not sent away to sign in
+    assert SandboxModel.objects.filter(pk=model_id).exists()
+    assert not AuditEntry.objects.exists()
+    screenshot(page, "journey6-stale-token")
+
+    page.get_by_role("button", name="Delete model").click()
+
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#messages")).to_contain_text(f"Deleted {model_id}")
+    assert not SandboxModel.objects.filter(pk=model_id).exists()
+    entry = AuditEntry.objects.get()
+    assert (entry.username, entry.model_id, entry.outcome) == ("owner", model_id, "deleted")
+    page.get_by_role("button", name="Sign out").click()  # its form got the new token as well
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    expect(page.locator("body")).not_to_contain_text("out of date")
+
+
+def test_a_stale_token_without_javascript_shows_the_confirmation_page_again(
+    browser: Any, live_server: Any, seeded: int
+) -> None:
+    context = browser.new_context(
+        base_url=str(live_server), java_script_enabled=False, viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+    model_id = "acme/llama-3.1-8b-support"
+    login(page, "owner")
+    page.get_by_role("link", name=f"Delete {model_id}").click()
+    page.fill("#confirm-id", model_id)
+    cookies = [c for c in context.cookies() if c["name"] == "csrftoken"]
+    context.add_cookies([{**cookies[0], "value": "x" * 32}])
+    page.get_by_role("button", name="Delete model").click()
+
+    expect(page.locator("h2")).to_have_text("Delete model?")
+    expect(page.locator(".alert--warning")).to_contain_text("This page was out of date")
+    expect(page.locator("#confirm-id")).to_have_value(model_id)
+    assert SandboxModel.objects.filter(pk=model_id).exists()
+    screenshot(page, "journey6-stale-token-no-js-phone")
+    page.get_by_role("button", name="Delete model").click()
+
+    expect(page.locator("#messages")).to_contain_text(f"Deleted {model_id}")
+    assert not SandboxModel.objects.filter(pk=model_id).exists()
+    assert AuditEntry.objects.get().outcome == "deleted"
+
+    cookies = [c for c in context.cookies() if c["name"] == "csrftoken"]
+    context.add_cookies([{**cookies[0], "value": "y" * 32}])
+    page.get_by_role("button", name="Sign out").click()  # any other form: said, not acted on
+    expect(page.locator("h1")).to_have_text("This page was out of date")
+    screenshot(page, "journey6-stale-token-other-form-phone")
+    page.get_by_role("link", name="Back to the page").click()
+    expect(page.locator(".whoami")).to_contain_text("owner")  # still signed in
+    context.close()
+
+
+def test_a_stale_token_without_a_session_sends_the_user_to_sign_in(
+    page: Page, context: Any
+) -> None:
+    login(page, "owner")
+    page.locator(".models-table a.btn--danger-quiet").first.click()
+    page.fill("#confirm-id", "anything")
+    kept = [c for c in context.cookies() if c["name"] == "csrftoken"]
+    context.clear_cookies()  # the session is gone as well as the token
+    context.add_cookies([{**kept[0], "value": "x" * 32}])
     page.get_by_role("button", name="Delete model").click()
 
     expect(page).to_have_url(re.compile(r"/login/\?next=.*expired=1"))

@@ -12,6 +12,8 @@ import pytest
 import respx
 from django.test import Client
 
+from tests.markup import Element, find_all
+
 HTMX = {"HX-Request": "true"}
 DAY = 86400
 
@@ -248,6 +250,23 @@ def test_filter_counts_take_the_other_active_filters_into_account(
     assert _option(response, "facet-kind", "fine-tuned") == "Fine-tuned (3)"
     assert _option(response, "facet-kind", "base") == "Base (0)"
     assert _option(response, "facet-base", "gpt-4.1-2025-04-14") == "gpt-4.1-2025-04-14 (2)"
+
+
+@pytest.mark.parametrize(
+    ("params", "any_counts"),
+    [
+        ({}, {"owner": "64", "kind": "64", "base": "64", "age": "64"}),
+        ({"q": "triage"}, {"owner": "3", "kind": "3", "base": "3", "age": "3"}),
+        ({"kind": "fine-tuned"}, {"owner": "35", "kind": "64", "base": "35", "age": "35"}),
+    ],
+)
+def test_each_filters_any_option_counts_what_the_other_filters_let_through(
+    owner: Client, sandbox: int, params: dict[str, str], any_counts: dict[str, str]
+) -> None:
+    response = owner.get("/models/", params)
+
+    for name, count in any_counts.items():
+        assert _option(response, f"facet-{name}", "") == f"Any ({count})"
 
 
 def test_the_selected_filter_option_is_marked_selected(owner: Client, sandbox: int) -> None:
@@ -582,6 +601,35 @@ def test_support_and_admin_never_see_delete_buttons(
     assert len(_ids(response)) == 64
     assert _delete_labels(response) == []
     assert "btn--danger" not in response.content.decode()
+
+
+def _actions_cells(response: Any) -> tuple[list[Element], list[Element]]:
+    """The Actions column's header cells and body cells."""
+    return (
+        find_all(response.content, "th", class_="col-actions"),
+        find_all(response.content, "td", class_="col-actions"),
+    )
+
+
+@pytest.mark.parametrize("role", ["support", "team_admin"])
+def test_users_who_may_not_delete_see_no_actions_column_at_all(
+    role: str, request: pytest.FixtureRequest, sandbox: int
+) -> None:
+    browser: Client = request.getfixturevalue(role)
+
+    response = browser.get("/models/", {"per_page": 25})
+
+    assert _actions_cells(response) == ([], [])
+    assert len(find_all(response.content, "th", scope="col")) == 5
+    assert len(find_all(response.content, "td")) == 25 * 5  # five cells on each of 25 rows
+
+
+def test_owners_see_the_actions_column_on_every_row(owner: Client, sandbox: int) -> None:
+    response = owner.get("/models/", {"per_page": 25})
+
+    headers, cells = _actions_cells(response)
+    assert [header.text for header in headers] == ["Actions"]
+    assert len(cells) == 25
 
 
 # --- Cache ------------------------------------------------------------------------------------
