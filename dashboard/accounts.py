@@ -72,15 +72,28 @@ def _wait_words(seconds: int) -> str:
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login; after an expired session or token it shows the form even to a user who
-    is still signed in, so signing in again gives a fresh session and token."""
+    """Django's login. A signed-in user is sent on, except after an expired session or token
+    (`?expired=1`, the "sign in again" form) and on every POST: signing in as someone else
+    replaces the session (Django's `login()` flushes it) and is logged."""
 
     redirect_authenticated_user = True
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.GET.get("expired"):
+        if request.method == "POST" or request.GET.get("expired"):
             self.redirect_authenticated_user = False
         return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        previous, user = self.request.user, form.get_user()
+        if previous.is_authenticated and previous.pk != user.pk:
+            security_event(
+                "login.switch_user",
+                **{"from": previous.get_username(), "to": user.get_username()},
+                ip=client_ip(self.request),
+            )
+        elif previous.is_authenticated:  # login() keeps the key for the same user: renew it
+            self.request.session.cycle_key()
+        return super().form_valid(form)
 
 
 login_view = login_not_required(
