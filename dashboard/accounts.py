@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
 from . import login_throttle
 from .demo import DEMO_PASSWORD, DEMO_USERNAMES
@@ -97,13 +98,15 @@ class LoginView(auth_views.LoginView):
 
 
 login_view = login_not_required(
-    LoginView.as_view(
-        template_name="login.html",
-        authentication_form=ThrottledAuthenticationForm,
-        extra_context={"page_title": "Sign in"},
+    require_http_methods(["GET", "HEAD", "POST"])(
+        LoginView.as_view(
+            template_name="login.html",
+            authentication_form=ThrottledAuthenticationForm,
+            extra_context={"page_title": "Sign in"},
+        )
     )
 )
-logout_view = auth_views.LogoutView.as_view()
+logout_view = require_POST(auth_views.LogoutView.as_view())  # a GET must not sign anyone out
 
 
 @login_not_required
