@@ -32,7 +32,7 @@ class ConfirmDeleteForm(forms.Form):
 
     confirm_id = forms.CharField(
         label="Type the model id to confirm",
-        strip=True,
+        strip=False,  # compared exactly: ids may begin or end with spaces, and " x" is not "x"
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
         ),
