@@ -177,7 +177,12 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         }
     },
+    "filters": {"drop_403": {"()": "dashboard.logging.DropForbidden"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "utc"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        # A 403 is logged once, as the security event `http.403`, not again with a traceback.
+        "django.request": {"filters": ["drop_403"]},
+    },
 }

@@ -1,4 +1,5 @@
-"""The Django admin never deletes the acting account or the last Owner / superuser."""
+"""The Django admin never deletes the acting account or the last Owner / superuser, and its
+403s are logged once, as security events, without a traceback."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.test import Client, RequestFactory
 
-from dashboard.roles import OWNER, SUPPORT, ensure_roles
+from dashboard.logging import DropForbidden
+from dashboard.roles import ADMIN, OWNER, SUPPORT, ensure_roles
 
 USERS = "/admin/auth/user/"
 
@@ -189,3 +191,50 @@ def test_the_admins_delete_methods_refuse_on_their_own(
         else:
             model_admin.delete_queryset(request, User.objects.filter(pk__in=[odin.pk, olga.pk]))
     assert _exists(odin, olga) == [True, True]
+
+
+# --- 403s in the admin are logged once, without a traceback --------------------------------
+
+
+def test_an_admin_site_403_is_one_security_event_without_a_traceback(
+    db: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    adele = _staff("adele", ADMIN)
+    olga = _staff("olga", OWNER)
+    caplog.set_level(logging.DEBUG)
+
+    response = _browser(adele).get(f"{USERS}{olga.pk}/password/")  # raises PermissionDenied
+
+    assert response.status_code == 403
+    assert [r for r in caplog.records if r.exc_info] == []
+    forbidden = [
+        r for r in caplog.records if "403" in r.getMessage() or "Forbidden" in r.getMessage()
+    ]
+    assert [(r.name, r.getMessage()) for r in forbidden] == [
+        (
+            "dashboard.security",
+            f"event=http.403 user='adele' method='GET' path='{USERS}{olga.pk}/password/' "
+            "ip='127.0.0.1'",
+        )
+    ]
+
+
+def test_a_refused_admin_delete_page_is_also_one_security_event(
+    two_owners: tuple[User, User], caplog: pytest.LogCaptureFixture
+) -> None:
+    odin, _ = two_owners
+    caplog.set_level(logging.DEBUG)
+
+    _delete(_browser(odin), odin)
+
+    assert [r for r in caplog.records if r.exc_info] == []
+    events = [r.getMessage() for r in caplog.records if "event=http.403" in r.getMessage()]
+    assert len(events) == 1 and f"path='{USERS}{odin.pk}/delete/'" in events[0]
+
+
+def test_only_403s_are_dropped_from_djangos_request_log() -> None:
+    server_error = logging.makeLogRecord({"status_code": 500})
+    forbidden = logging.makeLogRecord({"status_code": 403})
+
+    assert DropForbidden().filter(server_error) is True
+    assert DropForbidden().filter(forbidden) is False
