@@ -41,7 +41,10 @@ def test_the_same_id_without_its_spaces_is_not_a_confirmation(
     response = owner.post(reverse("model-delete", args=[spaced_model]), {"confirm_id": typed})
 
     assert response.status_code == 422
-    assert "That is not this model&#x27;s id. Nothing was deleted." in response.content.decode()
+    assert (
+        f"The spaces at the start or end do not match: the id is “{SPACED}”, between the quotes."
+        in response.content.decode()
+    )
     assert SandboxModel.objects.filter(id=spaced_model).exists()
     assert not AuditEntry.objects.exists()
 
@@ -54,4 +57,5 @@ def test_spaces_typed_around_an_ordinary_id_are_not_a_confirmation(
     response = owner.post(reverse("model-delete", args=[model_id]), {"confirm_id": f" {model_id}"})
 
     assert response.status_code == 422
+    assert f"the id is “{model_id}”" in response.content.decode()
     assert SandboxModel.objects.filter(id=model_id).exists()
