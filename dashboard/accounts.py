@@ -1,28 +1,26 @@
-"""Login (throttled per user and per address), logout, and the CSRF failure page."""
+"""Login (throttled per username and address, and per address), logout, the CSRF failure page."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import get_token, rotate_token
 from django.shortcuts import render
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from . import roles, views
+from . import login_throttle, roles, views
 from .demo import DEMO_PASSWORD, DEMO_USERNAMES
 from .logging import security_event
 from .rendering import current_path, wants_fragment
@@ -30,40 +28,30 @@ from .signals import client_ip
 from .upstream import current_upstream
 
 
-def _throttle_keys(request: HttpRequest, username: str) -> dict[str, int]:
-    """Cache key -> failures allowed: one counter per username, one per client address."""
-    user_digest = hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
-    return {
-        f"login-fail:user:{user_digest}": settings.LOGIN_FAILURE_LIMIT,
-        f"login-fail:ip:{client_ip(request)}": settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS,
-    }
-
-
 class ThrottledAuthenticationForm(AuthenticationForm):
-    """Refuses to even try a password after too many recent failures for the user or address."""
+    """Checks a password only while the (username, address) pair and the address are under
+    their limits (see `login_throttle`); otherwise says how long to wait."""
 
     error_messages = {  # noqa: RUF012
         **AuthenticationForm.error_messages,
-        "throttled": "Too many failed attempts. Wait a few minutes, then try again.",
+        "throttled": "Too many failed attempts. Try again in %(wait)s.",
     }
 
     def clean(self) -> dict[str, Any]:
-        username = self.data.get("username", "")
-        keys = _throttle_keys(self.request, username) if self.request else {}
-        if any((cache.get(key) or 0) >= limit for key, limit in keys.items()):
-            security_event("login.throttled", user=username, ip=client_ip(self.request))
-            raise forms.ValidationError(self.error_messages["throttled"], code="throttled")
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            for key in keys:
-                cache.add(key, 0, settings.LOGIN_LOCKOUT_SECONDS)
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    cache.set(key, 1, settings.LOGIN_LOCKOUT_SECONDS)
-            raise
-        cache.delete_many([key for key in keys if key.startswith("login-fail:user:")])
+        username = self.cleaned_data.get("username")
+        if not (username and self.cleaned_data.get("password")) or self.request is None:
+            return super().clean()  # no password is checked, so nothing is counted
+        ip = client_ip(self.request)
+        attempt = login_throttle.begin(username, ip)
+        if isinstance(attempt, login_throttle.Refusal):
+            security_event("login.throttled", user=username, ip=ip, scope=attempt.scope)
+            raise forms.ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"wait": _wait_words(attempt.seconds)},
+            )
+        cleaned = super().clean()  # a failure keeps its reserved slot: it is counted
+        login_throttle.succeeded(attempt)
         return cleaned
 
     def confirm_login_allowed(self, user: User) -> None:
@@ -79,26 +67,49 @@ class ThrottledAuthenticationForm(AuthenticationForm):
             )
 
 
+def _wait_words(seconds: int) -> str:
+    """`1 minute`, `15 minutes`, `2 hours`: rounded up, so it is never too early."""
+    minutes = -(-seconds // 60)
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{-(-minutes // 60)} hours"
+
+
 class LoginView(auth_views.LoginView):
-    """Django's login; after an expired session or token it shows the form even to a user who
-    is still signed in, so signing in again gives a fresh session and token."""
+    """Django's login. A signed-in user is sent on, except after an expired session or token
+    (`?expired=1`, the "sign in again" form) and on every POST: signing in as someone else
+    replaces the session (Django's `login()` flushes it) and is logged."""
 
     redirect_authenticated_user = True
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if request.GET.get("expired"):
+        if request.method == "POST" or request.GET.get("expired"):
             self.redirect_authenticated_user = False
         return super().dispatch(request, *args, **kwargs)
 
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        previous, user = self.request.user, form.get_user()
+        if previous.is_authenticated and previous.pk != user.pk:
+            security_event(
+                "login.switch_user",
+                **{"from": previous.get_username(), "to": user.get_username()},
+                ip=client_ip(self.request),
+            )
+        elif previous.is_authenticated:  # login() keeps the key for the same user: renew it
+            self.request.session.cycle_key()
+        return super().form_valid(form)
+
 
 login_view = login_not_required(
-    LoginView.as_view(
-        template_name="login.html",
-        authentication_form=ThrottledAuthenticationForm,
-        extra_context={"page_title": "Sign in"},
+    require_http_methods(["GET", "HEAD", "POST"])(
+        LoginView.as_view(
+            template_name="login.html",
+            authentication_form=ThrottledAuthenticationForm,
+            extra_context={"page_title": "Sign in"},
+        )
     )
 )
-logout_view = auth_views.LogoutView.as_view()
+logout_view = require_POST(auth_views.LogoutView.as_view())  # a GET must not sign anyone out
 
 
 STALE_TOKEN_MESSAGE = (

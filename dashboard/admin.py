@@ -1,15 +1,20 @@
-"""Django admin: users (without privilege escalation for Admins) and a read-only audit log."""
+"""Django admin: users (without privilege escalation for Admins, and never deleting oneself or
+the last Owner) and a read-only audit log."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import actions as admin_actions
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from . import roles
+from .logging import security_event
 from .models import AuditEntry
 
 admin.site.site_header = "Models Dashboard administration"
@@ -43,7 +48,10 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
 class RoleAwareUserAdmin(UserAdmin):
     """User management for Admins without a way up: only owners (and superusers) may grant the
-    Owner role or superuser status, or edit an owner's account (its password included)."""
+    Owner role or superuser status, or edit an owner's account (its password included).
+    No one deletes their own account, or the last active Owner or superuser."""
+
+    actions = ["delete_selected"]
 
     def _may_manage_owners(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or roles.can_delete(request.user)
@@ -71,11 +79,63 @@ class RoleAwareUserAdmin(UserAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         if obj is not None and not self._may_manage_owners(request) and _is_privileged(obj):
             return False
+        if obj is not None and _why_not_delete(request, [obj]):
+            return False  # no Delete button; the delete page answers 403
         return super().has_delete_permission(request, obj)
+
+    @admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        """Django's bulk delete (which checks only the model permission, not each user),
+        refused with a message, nothing deleted, when it would remove the acting account or
+        the last active Owner or superuser. Replaces the site-wide action of the same name."""
+        if reasons := _why_not_delete(request, list(queryset)):
+            security_event(
+                "admin.delete_refused",
+                user=request.user.get_username(),
+                targets=",".join(sorted(u.get_username() for u in queryset)),
+                reason="; ".join(reasons),
+            )
+            self.message_user(
+                request, f"Nothing was deleted: {'; '.join(reasons)}.", messages.ERROR
+            )
+            return None
+        return admin_actions.delete_selected(self, request, queryset)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        _refuse(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        _refuse(request, list(queryset))
+        super().delete_queryset(request, queryset)
 
 
 def _is_privileged(user: Any) -> bool:
     return bool(user.is_superuser or user.groups.filter(name=roles.OWNER).exists())
+
+
+def _why_not_delete(request: HttpRequest, users: list[Any]) -> list[str]:
+    """What deleting these users would break: the acting account, or the last active Owner or
+    superuser (no one could then delete models or manage owners; their admin history would go
+    with them)."""
+    pks = {user.pk for user in users}
+    reasons = []
+    if request.user.pk in pks:
+        reasons.append("you cannot delete your own account")
+    active = User.objects.filter(is_active=True)
+    for label, members in (
+        ("Owner", active.filter(groups__name=roles.OWNER)),
+        ("superuser", active.filter(is_superuser=True)),
+    ):
+        if members.filter(pk__in=pks).exists() and not members.exclude(pk__in=pks).exists():
+            reasons.append(f"it would remove the last active {label}")
+    return reasons
+
+
+def _refuse(request: HttpRequest, users: list[Any]) -> None:
+    """The last word, whichever admin path deletes users."""
+    if reasons := _why_not_delete(request, users):
+        raise PermissionDenied("; ".join(reasons))
 
 
 admin.site.unregister(User)

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from . import roles
@@ -37,7 +39,9 @@ class _Echo:
         return value
 
 
+@never_cache
 @vary_on_headers("HX-Request")
+@require_safe
 def audit_log(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     if not roles.can_view_audit(request.user):
         return forbidden(request, "The audit log is for admins and owners.")

@@ -32,7 +32,7 @@ class ConfirmDeleteForm(forms.Form):
 
     confirm_id = forms.CharField(
         label="Type the model id to confirm",
-        strip=True,
+        strip=False,  # compared exactly: ids may begin or end with spaces, and " x" is not "x"
         widget=forms.TextInput(
             attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"}
         ),
@@ -44,6 +44,12 @@ class ConfirmDeleteForm(forms.Form):
 
     def clean_confirm_id(self) -> str:
         typed: str = self.cleaned_data["confirm_id"]
+        if typed != self.model_id and typed.strip() == self.model_id.strip():
+            raise forms.ValidationError(
+                "The spaces at the start or end do not match: the id is “%(id)s”, between the "
+                "quotes. Nothing was deleted.",
+                params={"id": self.model_id},
+            )
         if typed != self.model_id:
             raise forms.ValidationError("That is not this model's id. Nothing was deleted.")
         return typed

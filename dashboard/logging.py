@@ -30,6 +30,14 @@ def _plain(value: object) -> object:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+class DropForbidden(logging.Filter):
+    """For `django.request`: it logs a 403 from a raised PermissionDenied (the admin's) with the
+    exception's traceback. ForbiddenLogMiddleware logs every 403 once, as a security event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", None) != 403
+
+
 class ForbiddenLogMiddleware:
     """Every 403 the site answers is a security event, whichever view (or the admin) said no."""
 

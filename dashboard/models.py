@@ -120,3 +120,28 @@ class SandboxModel(models.Model):
             "shutdown_date": self.shutdown_date.isoformat() if self.shutdown_date else None,
             **self.extra,
         }
+
+
+class LoginFailure(models.Model):
+    """Failed sign-ins for one (username, address) pair, or for one address (empty digest).
+
+    A table, not the cache: `UPDATE … SET count = count + 1` is atomic on SQLite and PostgreSQL,
+    whereas Django's database and file caches implement `incr` as get + set and restart the
+    timeout, so neither the count nor the window would be the configured one there.
+    """
+
+    username_digest = models.CharField(max_length=64, blank=True)  # never the typed name
+    address = models.CharField(max_length=64)
+    count = models.PositiveIntegerField(default=0)  # attempts in this window, in flight included
+    first_failure = models.DateTimeField(default=timezone.now)  # the window's start
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["username_digest", "address"], name="login_failure_one_row_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username_digest or '*'}@{self.address}: {self.count}"

@@ -91,13 +91,16 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/models/"
 LOGOUT_REDIRECT_URL = "login"
-# Failed logins allowed per username, and per client address, before a lockout window.
+# Failed sign-ins allowed per username from one client address, and per address (any
+# usernames), within LOGIN_LOCKOUT_SECONDS; then a wait of LOGIN_LOCKOUT_SECONDS that doubles
+# with each further failure, up to LOGIN_LOCKOUT_MAX_SECONDS (dashboard/login_throttle.py).
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
 # Reverse proxies in front of the app whose X-Forwarded-For entries are trusted (0: none, the
 # client is REMOTE_ADDR). Behind one proxy (a load balancer), set 1.
 TRUSTED_PROXY_HOPS = env.int("DJANGO_TRUSTED_PROXY_HOPS", default=0)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+LOGIN_LOCKOUT_MAX_SECONDS = env.int("LOGIN_LOCKOUT_MAX_SECONDS", default=24 * 3600)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -178,7 +181,12 @@ LOGGING = {
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         }
     },
+    "filters": {"drop_403": {"()": "dashboard.logging.DropForbidden"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "utc"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"httpx": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        # A 403 is logged once, as the security event `http.403`, not again with a traceback.
+        "django.request": {"filters": ["drop_403"]},
+    },
 }

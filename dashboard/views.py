@@ -19,7 +19,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 import modelsclient
@@ -57,11 +57,14 @@ def problem_response(
     )
 
 
+@require_safe
 def index(request: HttpRequest) -> HttpResponse:
     return redirect("model-list")
 
 
+@never_cache
 @vary_on_headers("HX-Request")
+@require_safe
 def model_list(request: HttpRequest) -> HttpResponse:
     query = ListQuery.from_querydict(request.GET)
     if request.GET.get("refresh") and not wants_fragment(request):
@@ -112,6 +115,7 @@ def _safe_refresh(request: HttpRequest) -> None:
 
 @never_cache
 @vary_on_headers("HX-Request")
+@require_safe
 def model_detail(request: HttpRequest, model_id: str) -> HttpResponse:
     client = get_client()
     try:
@@ -160,7 +164,7 @@ def _curl(request: HttpRequest, client: modelsclient.Client, url: httpx.URL) -> 
 
 @never_cache
 @vary_on_headers("HX-Request")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def model_delete(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     """Admin-style delete: permission, fetch, confirm (GET), act (POST), message, redirect."""
     if not roles.can_delete(request.user):
@@ -230,12 +234,14 @@ def _next_url(request: HttpRequest) -> str:
 
 
 @login_not_required
+@require_safe
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico on pages that do not link one (the Django admin)."""
     return redirect(static("favicon.svg"), permanent=True)
 
 
 @login_not_required
+@require_safe
 def healthz(request: HttpRequest) -> HttpResponse:
     """The process is up (no database, no upstream)."""
     return JsonResponse({"status": "ok"})
@@ -256,6 +262,7 @@ def _upstream_check() -> str:
 
 @login_not_required
 @never_cache
+@require_safe
 def readyz(request: HttpRequest) -> HttpResponse:
     """The database answers and the upstream API is reachable."""
     checks: dict[str, Any] = {}

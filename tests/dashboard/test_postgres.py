@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from .login_race import clean_env, race
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DB_NAME = "dashboard_pg_test"
 
@@ -228,3 +230,24 @@ def test_the_dashboard_delete_flow_is_audited_on_postgresql(
         "audit 1 owner",
         "outcome deleted 200 req_",
     ]
+
+
+def test_forty_concurrent_wrong_guesses_on_postgresql_check_at_most_the_limit(
+    cluster: Cluster, prepared: dict[str, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    env = clean_env(
+        DATABASE_URL=cluster.database_url,
+        LOGIN_FAILURE_LIMIT="5",
+        LOGIN_FAILURE_LIMIT_PER_ADDRESS="1000",
+    )
+
+    tally = race(env, tmp_path / "sync", username="owner", address="203.0.113.9")
+
+    assert tally == {"invalid_login": 5, "throttled": 35, "checked": 5}
+    lines = cluster.shell(
+        """
+        from dashboard.models import LoginFailure
+        print(sorted(LoginFailure.objects.values_list("address", "count")))
+        """
+    )
+    assert lines == [str([("203.0.113.9", 5), ("203.0.113.9", 5)])]
