@@ -1,0 +1,103 @@
+"""The dashboard talking to its sandbox over real HTTP through a fault-injecting proxy.
+
+Django test Client -> dashboard view -> modelsclient -> FaultProxy -> live_server sandbox
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.core.cache import cache
+from django.test import Client
+from pytest_django.live_server_helper import LiveServer
+
+import modelsclient._retry
+from dashboard.roles import OWNER, ensure_roles
+from dashboard.sandbox import reseed
+
+from .proxy import FaultProxy
+
+SANDBOX_OWNER_KEY = "sk-sandbox-owner"  # settings.SANDBOX_KEYS: the sandbox's owner key
+PAGE_BUDGET = 1.5  # seconds a page may wait on the upstream in all (UPSTREAM_PAGE_BUDGET)
+ATTEMPT_TIMEOUT = 1.0  # seconds one upstream attempt may take (UPSTREAM_TIMEOUT)
+FIRST_BACKOFF = 0.1  # modelsclient's first retry delay, shortened: waits of 0.075 s, 0.15 s
+LONGEST_SLEEP = 5.0  # a page view that sleeps longer than this has stalled
+
+
+class PageStalled(AssertionError):
+    """A page view asked to sleep for longer than any page may wait."""
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings: Any) -> Iterator[None]:
+    """Each test: an empty cache, the sandbox's own failure switch off."""
+    settings.SANDBOX_FAILURE = ""
+    settings.SANDBOX_LATENCY = 0.0
+    settings.ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def owner(transactional_db: None) -> Client:
+    """A browser signed in as an Owner (may delete fine-tuned models)."""
+    ensure_roles()
+    user = User.objects.create_user(username="olivia", password="pw-olivia")
+    user.groups.set([Group.objects.get(name=OWNER)])
+    browser = Client()
+    browser.force_login(user)
+    return browser
+
+
+@pytest.fixture
+def proxy(live_server: LiveServer, transactional_db: None) -> Iterator[FaultProxy]:
+    """A fault proxy in front of the live server, whose sandbox is freshly seeded."""
+    assert reseed() == 64
+    with FaultProxy(live_server.url) as started:
+        yield started
+
+
+class _NoJitter:
+    """`random` for modelsclient's retry backoff: always the shortest delay (x 0.75), so the
+    number of attempts that fit in a page's budget is the same on every run."""
+
+    def random(self) -> float:
+        return 1.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(random, name)
+
+
+@pytest.fixture
+def dashboard_via_proxy(
+    proxy: FaultProxy, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> FaultProxy:
+    """Point the dashboard at the proxy as a real upstream, with retries and a short budget."""
+    settings.OPENAI_API_KEY = SANDBOX_OWNER_KEY
+    settings.OPENAI_BASE_URL = proxy.url + "/sandbox/v1"
+    settings.OPENAI_ORG_ID = None
+    settings.OPENAI_PROJECT_ID = None
+    settings.SANDBOX_ENABLED = True  # the live server must serve /sandbox/v1/
+    settings.UPSTREAM_MAX_RETRIES = 2  # the default: retries are part of what is counted
+    settings.UPSTREAM_TIMEOUT = ATTEMPT_TIMEOUT
+    settings.UPSTREAM_PAGE_BUDGET = PAGE_BUDGET
+    # Backoff between retries: exact and short, so that the matrix runs in seconds and every
+    # retried fault fits its three attempts well inside the budget (0.225 s of waits in all).
+    monkeypatch.setattr(modelsclient._retry, "random", _NoJitter())
+    monkeypatch.setattr(modelsclient._retry, "INITIAL_DELAY", FIRST_BACKOFF)
+
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        if seconds > LONGEST_SLEEP:  # fail now rather than hold the test run for minutes
+            raise PageStalled(f"a page view asked to sleep {seconds:g} s")
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    return proxy
