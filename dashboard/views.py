@@ -165,10 +165,11 @@ def _shown_header(name: str, value: str) -> str:
 
 
 def _shown_value(value: Any) -> Any:
-    """A field as the page shows it: numbers as they are, text scrubbed and cut."""
-    if not isinstance(value, str):
+    """A field as the page shows it: numbers as they are, text (and lists, objects as JSON)
+    scrubbed and cut."""
+    if value is None or isinstance(value, bool | int | float):
         return value
-    text = scrub(value)
+    text = scrub(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
     return text if len(text) <= SHOWN_VALUE_CHARS else text[:SHOWN_VALUE_CHARS] + "… (cut)"
 
 
