@@ -119,13 +119,15 @@ class AuditEntry(models.Model):
     def reconcile(self, outcome: AuditEntry.Outcome, *, message: str) -> bool:
         """Settle a pending or unknown entry with what a later check learned (once).
 
-        The earlier message is kept in front of the new one; nothing else is changed.
+        The new words come first and the earlier message is kept after them; nothing else
+        about the entry changes.
         """
         now = timezone.now()
         earlier = self.message or "No outcome was recorded (the dashboard stopped mid-delete)."
+        said = f"Reconciled at {now:%Y-%m-%d %H:%M:%S} UTC: {message} Before that: {earlier}"
         fields = {
             "outcome": outcome,
-            "message": f"{earlier}\nReconciled at {now:%Y-%m-%d %H:%M:%S} UTC: {message}"[:2000],
+            "message": said[:2000],
             "confirmed_by": AuditEntry.Confirmation.RECONCILE,
             "reconciled_at": now,
         }

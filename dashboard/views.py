@@ -55,7 +55,7 @@ CREDENTIAL_HEADER = re.compile(
     r"authorization|cookie|key|secret|session|token(?!s(?:$|-))", re.IGNORECASE
 )
 SHOWN_BODY_CHARS = 64 * 1024  # the raw body on the detail page; the full answer can be larger
-SHOWN_VALUE_CHARS = 2000  # one field's value on the detail page
+SHOWN_VALUE_CHARS = 1000  # one field's value on the detail page
 
 
 def problem_response(

@@ -402,17 +402,18 @@ def test_reconcile_settles_an_entry_whose_model_is_gone_as_deleted(
     assert entry.outcome == Outcome.DELETED
     assert entry.confirmed_by == AuditEntry.Confirmation.RECONCILE
     assert entry.reconciled_at is not None
-    assert "Reconciled at" in entry.message
-    assert "the model is gone upstream — deleted." in entry.message
+    stamp = f"{entry.reconciled_at:%Y-%m-%d %H:%M:%S}"
+    found = f"Reconciled at {stamp} UTC: the model is gone upstream — deleted."
+    assert entry.message.startswith(f"{found} Before that: ")
     assert "Reconciled 1 audit entry; 0 left." in output
     page = team_admin.get(reverse("audit-log")).content.decode()
-    stamp = f"{entry.reconciled_at:%Y-%m-%d %H:%M:%S}"
-    assert f"Reconciled at {stamp} UTC" in " ".join(_text_of(page).split())
+    assert found in " ".join(_text_of(page).split())
     export = b"".join(team_admin.get(reverse("audit-log"), {"format": "csv"}).streaming_content)
     rows = list(csv.DictReader(io.StringIO(export.decode())))
     assert rows[0]["outcome"] == "deleted"
     assert rows[0]["confirmed_by"] == "reconcile"
     assert rows[0]["reconciled_utc"] == f"{entry.reconciled_at:%Y-%m-%dT%H:%M:%SZ}"
+    assert rows[0]["message"].startswith(found)
 
 
 def _text_of(html: str) -> str:
@@ -515,6 +516,5 @@ def test_an_unknown_delete_is_reconciled_once_the_api_answers(
 
     entry = AuditEntry.objects.get()
     assert entry.outcome == Outcome.DELETED
-    assert entry.message.startswith(UNKNOWN_WORDS)
-    assert "the model is gone upstream — deleted." in entry.message
+    assert "the model is gone upstream — deleted. Before that: " + UNKNOWN_WORDS in entry.message
     assert entry.upstream == REAL_API_BASE
