@@ -3,6 +3,7 @@ UPSTREAM_PAGE_BUDGET, against a real server on loopback that rate limits, hangs 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -21,7 +22,7 @@ FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:triage:Ab12Cd34"
 MODEL = {"id": FINE_TUNE, "object": "model", "created": 1_710_000_000, "owned_by": "acme"}
 LISTING = {"object": "list", "data": [MODEL]}
 RATE_LIMITED = {"error": {"message": "Rate limit reached for requests.", "type": "requests"}}
-SLACK = 1.0  # test-client and scheduling overhead on a busy machine
+SLACK = 1.5  # test-client and scheduling overhead on a busy machine
 
 
 @pytest.fixture
@@ -129,8 +130,9 @@ def test_a_hung_upstream_gives_the_list_page_a_504_within_the_budget(
 
     assert response.status_code == 504
     assert took < 1.5 + SLACK
-    text = _text(response)
-    assert "No answer within 1.4 seconds." in text or "No answer within 1.5 seconds." in text
+    waited = re.search(r"No answer within ([\d.]+) seconds\.", _text(response))
+    assert waited is not None
+    assert 1.0 <= float(waited.group(1)) <= 1.5  # what was left of the budget, truthfully
     assert api.calls("GET", "/v1/models") == 1
 
 
@@ -138,15 +140,16 @@ def test_the_timeout_words_count_every_attempt_and_the_total_wait(
     owner: Client, api: ScriptedAPI, settings: Any
 ) -> None:
     settings.UPSTREAM_TIMEOUT = 0.8
-    settings.UPSTREAM_PAGE_BUDGET = 2.5
+    settings.UPSTREAM_PAGE_BUDGET = 3.0
     api.script("GET", "/v1/models", Hang())
 
     response, took = _timed_get(owner, "/models/")
 
     assert response.status_code == 504
-    assert took < 2.5 + SLACK
+    assert took < 3.0 + SLACK
     attempts = api.calls("GET", "/v1/models")
-    assert attempts == 2  # 0.8 s, a backoff under 0.5 s, 0.8 s; a third does not fit
+    assert attempts == 2  # 0.8 s, a backoff under 0.5 s, 0.8 s; a backoff of 0.75 s or more
+    # and another attempt do not fit in what is left
     assert "seconds in 2 attempts." in _text(response)
 
 
@@ -178,7 +181,7 @@ def test_the_detail_page_answers_within_the_budget_on_a_hung_upstream(
 def test_a_delete_whose_answer_never_comes_is_checked_within_the_budget(
     owner: Client, api: ScriptedAPI, settings: Any
 ) -> None:
-    settings.UPSTREAM_PAGE_BUDGET = 3.0
+    settings.UPSTREAM_PAGE_BUDGET = 4.0  # 70% for the delete, the rest for the check
     settings.UPSTREAM_MAX_RETRIES = 0
     path = f"/v1/models/{FINE_TUNE}"
     api.script("GET", path, Reply(200, MODEL), Reply(404, {"error": {"message": "gone"}}))
@@ -189,7 +192,7 @@ def test_a_delete_whose_answer_never_comes_is_checked_within_the_budget(
     took = elapsed_since(start)
 
     assert response.status_code == 302
-    assert took < 3.0 + SLACK
+    assert took < 4.0 + SLACK
     assert api.calls("DELETE", path) == 1
     assert api.calls("GET", path) == 2  # the snapshot, then the check
     entry = AuditEntry.objects.get()
