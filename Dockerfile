@@ -40,5 +40,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import os, urllib.request as u; host = os.environ['DJANGO_ALLOWED_HOSTS'].split(',')[0].strip().lstrip('.'); u.urlopen(u.Request(f'http://127.0.0.1:{os.environ[\"PORT\"]}/healthz', headers={'Host': host}), timeout=4)" || exit 1
 
-# Migrations and the cache table on start, then gunicorn (tune with GUNICORN_CMD_ARGS).
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable && exec gunicorn dashboard.wsgi --bind 0.0.0.0:${PORT} --workers 2 --threads 4 --access-logfile -"]
+# Migrations and the cache table on start, then the audit log's unsettled deletes are looked
+# up (a failure there does not keep the server down), then gunicorn (GUNICORN_CMD_ARGS tunes).
+CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable && { python manage.py reconcile_audit || echo 'reconcile_audit failed; starting anyway' >&2; } && exec gunicorn dashboard.wsgi --bind 0.0.0.0:${PORT} --workers 2 --threads 4 --access-logfile -"]

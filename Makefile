@@ -41,11 +41,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The dashboard on its embedded sandbox: migrate, seed (once; deletes persist), demo users.
+# The dashboard on its embedded sandbox: migrate, seed (once; deletes persist), demo users,
+# then settle deletes a crash left pending or the API left unknown.
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_sandbox --if-empty
 	$(PY) manage.py setup_demo
+	$(PY) manage.py reconcile_audit
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo "Models Dashboard: http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload

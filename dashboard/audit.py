@@ -31,6 +31,8 @@ CSV_COLUMNS = [
     "message",
     "upstream",
     "finished_utc",
+    "confirmed_by",
+    "reconciled_utc",
 ]
 
 
@@ -106,6 +108,8 @@ def _csv(entries: QuerySet[AuditEntry]) -> StreamingHttpResponse:
                     _cell(e.message),
                     e.upstream,
                     e.finished_at.strftime("%Y-%m-%dT%H:%M:%SZ") if e.finished_at else "",
+                    e.confirmed_by,
+                    e.reconciled_at.strftime("%Y-%m-%dT%H:%M:%SZ") if e.reconciled_at else "",
                 ]
             )
 

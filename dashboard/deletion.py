@@ -1,30 +1,62 @@
 """Deleting a model upstream: audit intent first, then the call, then the outcome.
 
-A crash between the two writes leaves the intent (outcome "pending") in the log.
+`delete_model()` is the one routine, for a page, a job or a command alike: it takes an actor
+and a model id, never a request, and returns what happened for the caller to turn into a
+response. A crash between the two writes leaves the intent (outcome "pending") in the log;
+`reconcile()` settles such entries, and "unknown" ones, later by looking the model up.
+
+The outcome is never a guess. When the API may have acted but its answer was lost (a read
+timeout, a dropped connection, a truncated or unreadable body, a 5xx), the routine looks the
+model up: gone means deleted, still there means not deleted, and no answer means "unknown" —
+never "not deleted".
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import reverse
-from django_htmx.http import trigger_client_event
+from django.utils import timezone
 
 import modelsclient
 
 from .listing import Row
 from .logging import security_event
 from .models import AuditEntry
-from .rendering import HtmxHttpRequest, current_path, forbidden
+from .rendering import forbidden
 from .signals import client_ip
-from .upstream import current_upstream, describe_error, forget_model, get_client
+from .trust import RedirectRefused, ResponseTooLarge
+from .upstream import (
+    MIN_ATTEMPT_SECONDS,
+    Budget,
+    UpstreamProblem,
+    call_within_budget,
+    current_upstream,
+    describe_error,
+    forget_model,
+    never_sent,
+    scrub,
+)
 
 Outcome = AuditEntry.Outcome
+Confirmation = AuditEntry.Confirmation
+
+SNAPSHOT_MAX_BYTES = 4096  # an audit row keeps the model's fields, not a copy of any size
+SNAPSHOT_MAX_VALUE = 256  # characters of one value
+SNAPSHOT_MAX_FIELDS = 40
+_CORE_FIELDS = ("id", "object", "created", "owned_by")
+SNAPSHOT_SHARE = 0.25  # of a delete's budget, at most, for looking the model up first
+CHECK_SHARE = 0.3  # of a delete's budget kept for the check when the answer is lost
+UNKNOWN_WORDS = (
+    "The API did not confirm; the model may or may not be deleted. The dashboard will check again."
+)
 
 
 class ConfirmDeleteForm(forms.Form):
@@ -56,15 +88,19 @@ class ConfirmDeleteForm(forms.Form):
 
 
 def _audit(
-    request: HttpRequest, model_id: str, snapshot: dict[str, Any] | None, **fields: Any
+    actor: User | AnonymousUser,
+    model_id: str,
+    snapshot: dict[str, Any] | None,
+    remote_addr: str | None,
+    **fields: Any,
 ) -> AuditEntry:
     return AuditEntry.objects.create(
-        user=request.user if request.user.is_authenticated else None,
-        username=request.user.get_username() if request.user.is_authenticated else "",
+        user=actor if actor.is_authenticated else None,
+        username=actor.get_username() if actor.is_authenticated else "",
         model_id=model_id,
-        model_snapshot=snapshot or {"id": model_id},
+        model_snapshot=bounded_snapshot(snapshot or {"id": model_id}, model_id),
         upstream=current_upstream().label[:200],
-        remote_addr=client_ip(request) or None,
+        remote_addr=remote_addr or None,
         **fields,
     )
 
@@ -72,99 +108,301 @@ def _audit(
 def deny(request: HttpRequest, model_id: str, reason: str) -> HttpResponse:
     """403 before any upstream call; a POST attempt is recorded in the audit log."""
     if request.method == "POST":
-        _audit(request, model_id, None, outcome=Outcome.DENIED, message=reason)
+        _audit(
+            request.user, model_id, None, client_ip(request), outcome=Outcome.DENIED, message=reason
+        )
     return forbidden(request, reason, model=model_id)
 
 
+@dataclass(frozen=True)
+class Deletion:
+    """What one delete did: its audit entry, and the words (and message level) for the actor."""
+
+    entry: AuditEntry
+    level: int
+    text: str
+
+    @property
+    def outcome(self) -> str:
+        return self.entry.outcome
+
+
 def delete_model(
-    request: HtmxHttpRequest, model_id: str, snapshot: dict[str, Any] | None, *, next_url: str
-) -> HttpResponse:
-    """POST, confirmed: refuse base models, else audit, call upstream, record, message."""
+    actor: User | AnonymousUser,
+    model_id: str,
+    *,
+    snapshot: dict[str, Any] | None = None,
+    remote_addr: str | None = None,
+    budget: Budget | None = None,
+) -> Deletion:
+    """Delete one model upstream: refuse base models, audit, call, learn the outcome, record it.
+
+    The whole routine, lookups and checks included, fits in `budget` (a page's by default).
+    """
+    budget = budget if budget is not None else Budget()
     if snapshot is None:  # not in the cached list: the audit wants to know what it was
-        snapshot = _fetch_snapshot(model_id)
+        snapshot = _fetch_snapshot(model_id, budget.part(budget.seconds * SNAPSHOT_SHARE))
     if snapshot is not None and not Row.from_api(snapshot).is_deletable:
-        return deny(
-            request,
-            model_id,
+        reason = (
             f"{model_id} is a base model owned by "
-            f"{snapshot.get('owned_by')}; base models cannot be deleted.",
+            f"{snapshot.get('owned_by')}; base models cannot be deleted."
         )
-    entry = _audit(request, model_id, snapshot)
-    outcome, level, text = _call_upstream(entry, model_id)
+        entry = _audit(
+            actor, model_id, snapshot, remote_addr, outcome=Outcome.DENIED, message=reason
+        )
+        return Deletion(entry, messages.ERROR, reason)
+    entry = _audit(actor, model_id, snapshot, remote_addr)
+    deletion = _delete(entry, model_id, budget)
     security_event(
         "delete",
         user=entry.username,
         model=model_id,
-        outcome=outcome,
+        outcome=entry.outcome,
         status=entry.upstream_status,
         request_id=entry.upstream_request_id,
     )
-    messages.add_message(request, level, text)
-    if not request.htmx:
-        return redirect(next_url)
-    if not _on_list_page(request):  # e.g. the detail page of the model that is now gone
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = next_url
-        return response
-    response = render(request, "messages.html", {"oob": True})
-    return trigger_client_event(response, "models-changed", {"outcome": outcome})
+    return deletion
 
 
-def _fetch_snapshot(model_id: str) -> dict[str, Any] | None:
+def _fetch_snapshot(model_id: str, budget: Budget) -> dict[str, Any] | None:
     """The model as upstream describes it now; None if that fails (the delete will say why)."""
     try:
-        return get_client().models.retrieve(model_id).to_dict()
+        return call_within_budget(lambda c: c.models.retrieve(model_id).to_dict(), budget=budget)
     except (modelsclient.APIError, ValueError):
         return None
 
 
-def _on_list_page(request: HttpRequest) -> bool:
-    return urlsplit(current_path(request) or "").path == reverse("model-list")
-
-
-def _call_upstream(entry: AuditEntry, model_id: str) -> tuple[str, int, str]:
+def _delete(entry: AuditEntry, model_id: str, budget: Budget) -> Deletion:
+    failures: list[modelsclient.APIError] = []
     try:
-        raw = get_client().models.with_raw_response.delete(model_id)
+        raw = call_within_budget(
+            lambda c: c.models.with_raw_response.delete(model_id),
+            budget=budget.part(budget.left() * (1 - CHECK_SHARE)),
+            failures=failures,
+        )
         result = raw.parse()
+    except ValueError as exc:  # an id the client refuses before sending anything
+        return _not_deleted(entry, model_id, describe_error(exc), Outcome.FAILED)
     except modelsclient.NotFoundError as exc:
+        if any(_may_have_acted(e) for e in failures[:-1]):
+            return _deleted_by_a_retry(entry, model_id, exc, failures)
         entry.record_outcome(
             Outcome.ALREADY_GONE,
             status=404,
-            request_id=exc.request_id,
+            request_id=describe_error(exc).request_id,
             message=describe_error(exc).detail,
+            confirmed_by=Confirmation.ANSWER,
         )
         forget_model(model_id)
-        return Outcome.ALREADY_GONE, messages.WARNING, f"{model_id} was already gone upstream."
-    except modelsclient.APIStatusError as exc:
-        problem = describe_error(exc)
-        outcome = Outcome.REFUSED if exc.status_code < 500 else Outcome.FAILED
-        entry.record_outcome(
-            outcome, status=exc.status_code, request_id=exc.request_id, message=problem.detail
+        return Deletion(entry, messages.WARNING, f"{model_id} was already gone upstream.")
+    except modelsclient.APIError as exc:
+        if _may_have_acted(exc) or any(_may_have_acted(e) for e in failures):
+            return _check(entry, model_id, describe_error(exc), budget)
+        outcome = (
+            Outcome.REFUSED if isinstance(exc, modelsclient.APIStatusError) else Outcome.FAILED
         )
-        return outcome, messages.ERROR, f"{model_id} was not deleted: {problem.detail}"
-    except (modelsclient.APIError, ValueError) as exc:
-        problem = describe_error(exc)
-        status = getattr(exc, "status_code", None)
-        request_id = (
-            exc.response.headers.get("x-request-id")
-            if isinstance(exc, modelsclient.APIResponseValidationError)
-            else None
-        )
-        entry.record_outcome(
-            Outcome.FAILED,
-            status=status,
-            request_id=request_id,
-            message=f"{problem.title}. {problem.detail}",
-        )
-        return Outcome.FAILED, messages.ERROR, f"{model_id} was not deleted: {problem.title}."
+        if isinstance(exc, RedirectRefused):
+            outcome = Outcome.FAILED
+        return _not_deleted(entry, model_id, describe_error(exc), outcome)
+    request_id = scrub(raw.request_id) if raw.request_id else None
     if not result.deleted:
         entry.record_outcome(
             Outcome.REFUSED,
             status=raw.status_code,
-            request_id=raw.request_id,
+            request_id=request_id,
             message="The API answered deleted=false.",
+            confirmed_by=Confirmation.ANSWER,
         )
-        return Outcome.REFUSED, messages.ERROR, f"{model_id} was not deleted (deleted=false)."
-    entry.record_outcome(Outcome.DELETED, status=raw.status_code, request_id=raw.request_id)
+        return Deletion(entry, messages.ERROR, f"{model_id} was not deleted (deleted=false).")
+    entry.record_outcome(
+        Outcome.DELETED,
+        status=raw.status_code,
+        request_id=request_id,
+        confirmed_by=Confirmation.ANSWER,
+    )
     forget_model(model_id)
-    return Outcome.DELETED, messages.SUCCESS, f"Deleted {model_id}."
+    return Deletion(entry, messages.SUCCESS, f"Deleted {model_id}.")
+
+
+def _may_have_acted(exc: Exception) -> bool:
+    """Whether the API may have deleted the model although this answer does not say so."""
+    if isinstance(exc, RedirectRefused | modelsclient.NotFoundError):
+        return False  # the API itself answered: it redirected, or has no such model
+    if isinstance(exc, modelsclient.APIStatusError):
+        return exc.status_code >= 500  # a gateway's 502/504, a crash mid-way: maybe
+    if isinstance(exc, modelsclient.APIConnectionError):
+        return not never_sent(exc)  # timed out, dropped or truncated after sending
+    return True  # a 2xx too large or unreadable to parse: the API probably acted
+
+
+def _not_deleted(
+    entry: AuditEntry, model_id: str, problem: UpstreamProblem, outcome: Outcome
+) -> Deletion:
+    entry.record_outcome(
+        outcome,
+        status=problem.upstream_status,
+        request_id=problem.request_id,
+        message=f"{problem.title} — not deleted. {problem.detail}",
+        confirmed_by=Confirmation.ANSWER,
+    )
+    return Deletion(
+        entry, messages.ERROR, f"{model_id} was not deleted: {problem.title}. {problem.detail}"
+    )
+
+
+def _deleted_by_a_retry(
+    entry: AuditEntry,
+    model_id: str,
+    exc: modelsclient.NotFoundError,
+    failures: list[modelsclient.APIError],
+) -> Deletion:
+    lost = describe_error(next(e for e in failures if _may_have_acted(e)))
+    entry.record_outcome(
+        Outcome.DELETED,
+        status=404,
+        request_id=describe_error(exc).request_id,
+        message=(
+            f"Deleted: an earlier attempt got no complete answer ({lost.title}); "
+            "the retry found the model gone."
+        ),
+        confirmed_by=Confirmation.RETRY,
+    )
+    forget_model(model_id)
+    return Deletion(entry, messages.SUCCESS, f"Deleted {model_id}.")
+
+
+def _check(entry: AuditEntry, model_id: str, lost: UpstreamProblem, budget: Budget) -> Deletion:
+    """The answer to the delete was lost: look the model up to learn what happened."""
+    answer = f"The delete got no complete answer: {lost.title}. {lost.detail}"
+    found = _look_up(model_id, budget) if budget.left() >= MIN_ATTEMPT_SECONDS else None
+    status, request_id = lost.upstream_status, lost.request_id
+    if found is False:
+        entry.record_outcome(
+            Outcome.DELETED,
+            status=status,
+            request_id=request_id,
+            message=f"Deleted — confirmed by a check: the model is gone. {answer}",
+            confirmed_by=Confirmation.CHECK,
+        )
+        forget_model(model_id)
+        return Deletion(
+            entry,
+            messages.SUCCESS,
+            f"Deleted {model_id}. The API's answer was lost; a check confirmed the model is gone.",
+        )
+    if found is True:
+        entry.record_outcome(
+            Outcome.FAILED,
+            status=status,
+            request_id=request_id,
+            message=f"{lost.title} — not deleted (a check found the model still there). "
+            f"{lost.detail}",
+            confirmed_by=Confirmation.CHECK,
+        )
+        return Deletion(
+            entry,
+            messages.ERROR,
+            f"{model_id} was not deleted: {lost.title}. {lost.detail} "
+            "A check found the model still there.",
+        )
+    entry.record_outcome(
+        Outcome.UNKNOWN, status=status, request_id=request_id, message=f"{UNKNOWN_WORDS} {answer}"
+    )
+    return Deletion(entry, messages.WARNING, f"{model_id}: {UNKNOWN_WORDS}")
+
+
+def _look_up(model_id: str, budget: Budget) -> bool | None:
+    """True: the model exists; False: it is gone (404); None: the API did not say."""
+    try:
+        call_within_budget(lambda c: c.models.with_raw_response.retrieve(model_id), budget=budget)
+    except modelsclient.NotFoundError:
+        return False
+    except ResponseTooLarge as exc:  # too big to read, but a 200 says it is there
+        return True if exc.status_code == 200 else None
+    except (modelsclient.APIError, ValueError):
+        return None
+    return True
+
+
+# --- Later: settle what was left pending or unknown -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reconciled:
+    entry: AuditEntry
+    settled: bool
+    words: str
+
+
+def reconcile_grace() -> timedelta:
+    """The longest a delete can take (its page's budget, and one attempt's timeout to spare):
+    entries younger than this may still be in flight."""
+    return timedelta(seconds=settings.UPSTREAM_PAGE_BUDGET + settings.UPSTREAM_TIMEOUT)
+
+
+def reconcile(*, grace: timedelta, budget: Budget, limit: int = 500) -> list[Reconciled]:
+    """Look up the model of every pending or unknown delete older than `grace` and settle
+    the entry with what that shows. Entries of another upstream, and ones the API does not
+    answer for within `budget`, are left for the next run."""
+    cutoff = timezone.now() - grace
+    upstream = current_upstream().label[:200]
+    candidates = AuditEntry.objects.filter(
+        action="delete", outcome__in=AuditEntry.UNSETTLED, created_at__lt=cutoff
+    ).order_by("created_at", "id")[:limit]
+    done: list[Reconciled] = []
+    for entry in candidates:
+        if entry.upstream != upstream:
+            done.append(Reconciled(entry, False, f"skipped: recorded against {entry.upstream}"))
+            continue
+        if budget.left() < MIN_ATTEMPT_SECONDS:
+            done.append(Reconciled(entry, False, "left for the next run: out of time"))
+            continue
+        found = _look_up(entry.model_id, budget)
+        if found is None:
+            done.append(Reconciled(entry, False, "left for the next run: the API did not say"))
+            continue
+        if found:
+            outcome, words = Outcome.FAILED, "the model still exists upstream — not deleted."
+        else:
+            outcome, words = Outcome.DELETED, "the model is gone upstream — deleted."
+            forget_model(entry.model_id)
+        settled = entry.reconcile(outcome, message=words)
+        done.append(Reconciled(entry, settled, words if settled else "settled meanwhile"))
+        if settled:
+            security_event(
+                "delete.reconciled", model=entry.model_id, outcome=outcome, entry=entry.pk
+            )
+    return done
+
+
+# --- Audit snapshots -------------------------------------------------------------------------
+
+
+def bounded_snapshot(model: dict[str, Any], model_id: str) -> dict[str, Any]:
+    """The model's fields for the audit row, bounded: long values cut, at most a few KB."""
+    snapshot: dict[str, Any] = {"id": model_id}
+    for key, value in list(model.items())[:SNAPSHOT_MAX_FIELDS]:
+        name = scrub(str(key))[:64]
+        if name != "id":
+            snapshot[name] = _bounded_value(value)
+    dropped = max(0, len(model) - SNAPSHOT_MAX_FIELDS)
+    while len(json.dumps(snapshot, ensure_ascii=False).encode()) > SNAPSHOT_MAX_BYTES:
+        extra = [key for key in snapshot if key not in _CORE_FIELDS]
+        if not extra:
+            break
+        del snapshot[extra[-1]]
+        dropped += 1
+    if dropped:
+        snapshot["_fields_not_kept"] = dropped
+    return snapshot
+
+
+def _bounded_value(value: Any) -> Any:
+    """Numbers as they are; text (and nested values, as JSON text) scrubbed and cut."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    shown = scrub(text)
+    if len(shown) > SNAPSHOT_MAX_VALUE:
+        return shown[: SNAPSHOT_MAX_VALUE - 1] + "…"
+    return value if shown == text else shown

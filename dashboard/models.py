@@ -10,7 +10,8 @@ from django.utils import timezone
 
 
 class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
-    """Audit rows cannot be bulk-updated or deleted; only a pending outcome is filled in once."""
+    """Audit rows cannot be bulk-updated or deleted; only a pending outcome is filled in once,
+    and a pending or unknown outcome is settled once by a later check (`reconcile`)."""
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise PermissionError("The audit log is append-only.")
@@ -21,6 +22,12 @@ class AppendOnlyQuerySet(models.QuerySet["AuditEntry"]):
     def record_outcome(self, pk: int, **fields: Any) -> int:
         pending = self.filter(pk=pk, outcome=AuditEntry.Outcome.PENDING)
         return models.QuerySet.update(pending, **fields)
+
+    def reconcile(self, pk: int, **fields: Any) -> int:
+        if fields.get("outcome") in AuditEntry.UNSETTLED:
+            raise PermissionError("A reconciled entry gets a final outcome.")
+        unsettled = self.filter(pk=pk, outcome__in=AuditEntry.UNSETTLED)
+        return models.QuerySet.update(unsettled, **fields)
 
 
 class AuditEntry(models.Model):
@@ -33,6 +40,17 @@ class AuditEntry(models.Model):
         REFUSED = "refused", "Refused by upstream"
         DENIED = "denied", "Denied by the dashboard"
         FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown (the API did not confirm)"
+
+    class Confirmation(models.TextChoices):
+        """How the dashboard knows the outcome."""
+
+        ANSWER = "answer", "The API's answer"
+        RETRY = "retry", "The answer to a retry"
+        CHECK = "check", "A check right after"
+        RECONCILE = "reconcile", "A later check"
+
+    UNSETTLED = (Outcome.PENDING, Outcome.UNKNOWN)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -51,6 +69,8 @@ class AuditEntry(models.Model):
     upstream_request_id = models.CharField(max_length=200, blank=True)
     message = models.TextField(blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    confirmed_by = models.CharField(max_length=16, choices=Confirmation.choices, blank=True)
+    reconciled_at = models.DateTimeField(null=True, blank=True)  # settled later by a check
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -81,6 +101,7 @@ class AuditEntry(models.Model):
         status: int | None = None,
         request_id: str | None = None,
         message: str = "",
+        confirmed_by: AuditEntry.Confirmation | str = "",
     ) -> None:
         """Fill in the outcome of a pending entry (once; later calls change nothing)."""
         fields = {
@@ -89,10 +110,32 @@ class AuditEntry(models.Model):
             "upstream_request_id": (request_id or "")[:200],  # an upstream header: untrusted
             "message": message[:2000],
             "finished_at": timezone.now(),
+            "confirmed_by": confirmed_by,
         }
         if AuditEntry.objects.record_outcome(self.pk, **fields):
             for name, value in fields.items():
                 setattr(self, name, value)
+
+    def reconcile(self, outcome: AuditEntry.Outcome, *, message: str) -> bool:
+        """Settle a pending or unknown entry with what a later check learned (once).
+
+        The new words come first and the earlier message is kept after them; nothing else
+        about the entry changes.
+        """
+        now = timezone.now()
+        earlier = self.message or "No outcome was recorded (the dashboard stopped mid-delete)."
+        said = f"Reconciled at {now:%Y-%m-%d %H:%M:%S} UTC: {message} Before that: {earlier}"
+        fields = {
+            "outcome": outcome,
+            "message": said[:2000],
+            "confirmed_by": AuditEntry.Confirmation.RECONCILE,
+            "reconciled_at": now,
+        }
+        if not AuditEntry.objects.reconcile(self.pk, **fields):
+            return False
+        for name, value in fields.items():
+            setattr(self, name, value)
+        return True
 
 
 class SandboxModel(models.Model):

@@ -156,6 +156,13 @@ OPENAI_ORG_ID = env.str("OPENAI_ORG_ID", default="") or None
 OPENAI_PROJECT_ID = env.str("OPENAI_PROJECT_ID", default="") or None
 UPSTREAM_TIMEOUT = env.float("UPSTREAM_TIMEOUT", default=15.0)
 UPSTREAM_MAX_RETRIES = env.int("UPSTREAM_MAX_RETRIES", default=2)
+# The total time a page waits on the upstream: every attempt and every Retry-After wait
+# (background work and management commands may wait longer).
+UPSTREAM_PAGE_BUDGET = env.float("UPSTREAM_PAGE_BUDGET", default=8.0)
+# The most the dashboard reads of one answer: a list of models (100,000 models are ~15 MB),
+# and anything else (one model, a delete's answer, an error).
+UPSTREAM_MAX_RESPONSE_BYTES = env.int("UPSTREAM_MAX_RESPONSE_BYTES", default=16 * 1024 * 1024)
+UPSTREAM_MAX_MODEL_BYTES = env.int("UPSTREAM_MAX_MODEL_BYTES", default=1024 * 1024)
 MODELS_CACHE_SECONDS = env.int("MODELS_CACHE_SECONDS", default=60)
 
 # --- Sandbox ------------------------------------------------------------------------------

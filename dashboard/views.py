@@ -7,8 +7,10 @@ import re
 import shlex
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
@@ -21,17 +23,22 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import trigger_client_event
 
 import modelsclient
 
 from . import roles
-from .deletion import ConfirmDeleteForm, delete_model, deny
+from .deletion import ConfirmDeleteForm, Deletion, delete_model, deny
 from .listing import PAGE_SIZES, ListQuery, Row, apply, facets
+from .models import AuditEntry
 from .pagination import paginate
-from .rendering import HtmxHttpRequest, current_path, template_for, wants_fragment
+from .rendering import HtmxHttpRequest, current_path, forbidden, template_for, wants_fragment
+from .signals import client_ip
 from .upstream import (
+    Budget,
     UpstreamProblem,
     cached_model,
+    call_within_budget,
     current_upstream,
     describe_error,
     fetch_models,
@@ -39,12 +46,16 @@ from .upstream import (
     scrub,
 )
 
+Outcome = AuditEntry.Outcome
+
 # Response headers hidden on the detail page: those that carry credentials or session state.
 # Every other header is shown (values still scrubbed of anything that looks like a key).
 # "token" counts only as a credential: `x-ratelimit-remaining-tokens` is a count, shown.
 CREDENTIAL_HEADER = re.compile(
     r"authorization|cookie|key|secret|session|token(?!s(?:$|-))", re.IGNORECASE
 )
+SHOWN_BODY_CHARS = 64 * 1024  # the raw body on the detail page; the full answer can be larger
+SHOWN_VALUE_CHARS = 1000  # one field's value on the detail page
 
 
 def problem_response(
@@ -119,7 +130,7 @@ def _safe_refresh(request: HttpRequest) -> None:
 def model_detail(request: HttpRequest, model_id: str) -> HttpResponse:
     client = get_client()
     try:
-        raw = client.models.with_raw_response.retrieve(model_id)
+        raw = call_within_budget(lambda c: c.models.with_raw_response.retrieve(model_id))
         model = raw.parse()
     except (modelsclient.APIError, ValueError) as exc:
         return problem_response(
@@ -130,12 +141,15 @@ def model_detail(request: HttpRequest, model_id: str) -> HttpResponse:
     context = {
         "model": model,
         "row": row,
-        "fields": list(model.to_dict(exclude_unset=False).items()),
+        "fields": [
+            (name, _shown_value(value))
+            for name, value in model.to_dict(exclude_unset=False).items()
+        ],
         "extra_fields": sorted((model.model_extra or {}).items()),
-        "raw_json": json.dumps(body, indent=2, ensure_ascii=False, sort_keys=False),
+        "raw_json": _shown_body(body),
         "status_line": f"{raw.http_version} {raw.status_code} {raw.http_response.reason_phrase}",
         "headers": [(name, _shown_header(name, value)) for name, value in raw.headers.items()],
-        "request_id": raw.request_id,
+        "request_id": scrub(raw.request_id) if raw.request_id else None,
         "elapsed_ms": round(raw.elapsed.total_seconds() * 1000, 1),
         "retries_taken": raw.retries_taken,
         "curl": _curl(request, client, raw.url),
@@ -147,7 +161,28 @@ def model_detail(request: HttpRequest, model_id: str) -> HttpResponse:
 def _shown_header(name: str, value: str) -> str:
     if CREDENTIAL_HEADER.search(name):
         return "[redacted]"
-    return scrub(value)
+    return scrub(value)[:SHOWN_VALUE_CHARS]
+
+
+def _shown_value(value: Any) -> Any:
+    """A field as the page shows it: numbers as they are, text (and lists, objects as JSON)
+    scrubbed and cut."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    text = scrub(value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    return text if len(text) <= SHOWN_VALUE_CHARS else text[:SHOWN_VALUE_CHARS] + "… (cut)"
+
+
+def _shown_body(body: Any) -> str:
+    """The body as indented JSON, scrubbed, and cut at a size a page can carry."""
+    text = scrub(json.dumps(body, indent=2, ensure_ascii=False, sort_keys=False))
+    if len(text) <= SHOWN_BODY_CHARS:
+        return text
+    return (
+        text[:SHOWN_BODY_CHARS]
+        + f"\n… (cut: the body is {len(text):,} characters; the page shows the first "
+        f"{SHOWN_BODY_CHARS:,})"
+    )
 
 
 def _curl(request: HttpRequest, client: modelsclient.Client, url: httpx.URL) -> str:
@@ -174,7 +209,10 @@ def model_delete(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     if request.method == "POST":
         form = ConfirmDeleteForm(request.POST, model_id=model_id)
         if form.is_valid():
-            return delete_model(request, model_id, snapshot, next_url=next_url)
+            deletion = delete_model(
+                request.user, model_id, snapshot=snapshot, remote_addr=client_ip(request)
+            )
+            return _deletion_response(request, model_id, deletion, next_url)
         status = 422
     else:
         form = ConfirmDeleteForm(model_id=model_id)
@@ -182,7 +220,7 @@ def model_delete(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     gone = False
     if snapshot is None:
         try:
-            snapshot = get_client().models.retrieve(model_id).to_dict()
+            snapshot = call_within_budget(lambda c: c.models.retrieve(model_id).to_dict())
         except modelsclient.NotFoundError:
             gone = True
         except (modelsclient.APIError, ValueError) as exc:
@@ -224,6 +262,27 @@ def delete_confirmation_again(request: HttpRequest, model_id: str, *, notice: st
     return response
 
 
+def _deletion_response(
+    request: HtmxHttpRequest, model_id: str, deletion: Deletion, next_url: str
+) -> HttpResponse:
+    """The routine's result as a response: 403, or a message and the way back."""
+    if deletion.outcome == Outcome.DENIED:
+        return forbidden(request, deletion.text, model=model_id)
+    messages.add_message(request, deletion.level, deletion.text)
+    if not request.htmx:
+        return redirect(next_url)
+    if not _on_list_page(request):  # e.g. the detail page of the model that is now gone
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = next_url
+        return response
+    response = render(request, "messages.html", {"oob": True})
+    return trigger_client_event(response, "models-changed", {"outcome": deletion.outcome})
+
+
+def _on_list_page(request: HttpRequest) -> bool:
+    return urlsplit(current_path(request) or "").path == reverse("model-list")
+
+
 def _next_url(request: HttpRequest) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
@@ -251,11 +310,17 @@ READY_CACHE_KEY = "readyz:upstream"
 READY_CACHE_SECONDS = 10  # probes come often and need no login: spare the upstream quota
 
 
+READY_CHECK_SECONDS = 4.0  # under a probe's usual 5-second timeout
+
+
 def _upstream_check() -> str:
-    try:
-        quick = get_client().with_options(max_retries=0, timeout=5.0)
-        with quick.models.with_streaming_response.list():  # status only; the body is not read
+    def status_only(client: modelsclient.Client) -> str:
+        with client.models.with_streaming_response.list():  # the body is not read
             return "ok"
+
+    budget = Budget(min(READY_CHECK_SECONDS, settings.UPSTREAM_PAGE_BUDGET))
+    try:
+        return call_within_budget(status_only, budget=budget)
     except modelsclient.APIError as exc:
         return f"error: {describe_error(exc).title}"
 

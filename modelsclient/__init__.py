@@ -10,6 +10,9 @@ client = OpenAI()  # OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID, OPENAI_PROJ
 for model in client.models.list():
     print(model.id)
 ```
+
+The retry decision is public (`retry_delay`, `wanted_delay`, `retry_after`) for callers that
+run their own attempts under a deadline of their own.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from ._response import (
     StreamContext,
     StreamedAPIResponse,
 )
+from ._retry import MAX_RETRY_AFTER, retry_after, retry_delay, wanted_delay
 from ._types import NOT_GIVEN, NotGiven, Omit, RequestOptions, Timeout, not_given, omit
 from ._version import __title__, __version__
 
@@ -63,6 +67,7 @@ AsyncOpenAI = AsyncClient
 __all__ = [
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "MAX_RETRY_AFTER",
     "NOT_GIVEN",
     "APIConnectionError",
     "APIError",
@@ -107,7 +112,10 @@ __all__ = [
     "__version__",
     "not_given",
     "omit",
+    "retry_after",
+    "retry_delay",
     "types",
+    "wanted_delay",
 ]
 
 # Names that need pydantic are loaded on first use, so `import modelsclient` stays cheap.

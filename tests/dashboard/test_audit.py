@@ -246,6 +246,8 @@ def test_audit_csv_has_a_header_row_and_every_entry(
         "message",
         "upstream",
         "finished_utc",
+        "confirmed_by",
+        "reconciled_utc",
     ]
     assert [row[3] for row in rows[1:]] == [GAMMA, BETA, ALPHA]
     assert rows[3][:7] == [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 import respx
@@ -369,13 +371,18 @@ def test_delete_whose_lookup_fails_records_the_upstream_refusal(
     assert listing.call_count == 1
     html = response.content.decode()
     assert "alert--error" in html
-    assert "gpt-4o was not deleted: You cannot delete the base model &#x27;gpt-4o&#x27;." in html
+    assert (
+        "gpt-4o was not deleted: The API refused. "
+        "You cannot delete the base model &#x27;gpt-4o&#x27;." in html
+    )
     entry = AuditEntry.objects.get()
     assert entry.outcome == AuditEntry.Outcome.REFUSED
     assert entry.model_snapshot == {"id": "gpt-4o"}
     assert entry.upstream_status == 403
     assert entry.upstream_request_id == "req_base_403"
-    assert entry.message == "You cannot delete the base model 'gpt-4o'."
+    assert (
+        entry.message == "The API refused — not deleted. You cannot delete the base model 'gpt-4o'."
+    )
 
 
 # --- Upstream answers something other than "deleted" -----------------------------------------
@@ -416,28 +423,33 @@ def _api_error(status: int, message: str) -> httpx.Response:
 
 
 @pytest.mark.parametrize(
-    ("upstream", "outcome", "status", "request_id", "page_text"),
+    ("upstream", "outcome", "status", "request_id", "page_text", "checks"),
     [
         (
             _api_error(403, "Missing scopes: api.delete."),
             AuditEntry.Outcome.REFUSED,
             403,
             "req_err_403",
-            "was not deleted: Missing scopes: api.delete.",
+            "was not deleted: The API refused. Missing scopes: api.delete.",
+            0,
         ),
         (
             _api_error(500, "The server had an error."),
             AuditEntry.Outcome.FAILED,
             500,
             "req_err_500",
-            "was not deleted: The server had an error.",
+            "was not deleted: The API answered with an error (500). The server had an error. "
+            "A check found the model still there.",
+            1,
         ),
         (
             httpx.ReadTimeout("read timed out"),
             AuditEntry.Outcome.FAILED,
             None,
             "",
-            "was not deleted: The API did not answer in time.",
+            "was not deleted: The API did not answer in time. No answer within 2 seconds. "
+            "A check found the model still there.",
+            1,
         ),
         (
             httpx.ConnectError("connection refused"),
@@ -445,6 +457,7 @@ def _api_error(status: int, message: str) -> httpx.Response:
             None,
             "",
             "was not deleted: The API cannot be reached.",
+            0,
         ),
     ],
     ids=["403", "500", "timeout", "connection-error"],
@@ -455,18 +468,23 @@ def test_upstream_failure_is_audited_and_shown_without_a_500_page(
     status: int | None,
     request_id: str,
     page_text: str,
+    checks: int,
     owner: Client,
     real_api: respx.MockRouter,
+    settings: Any,
 ) -> None:
+    settings.UPSTREAM_TIMEOUT = 2
     _list_route(real_api)
     _cache_the_list(owner)
     route = _delete_route(real_api, FINE_TUNE).mock(side_effect=[upstream])
+    check = real_api.get(f"/models/{FINE_TUNE}").respond(json=MODELS[1])
 
     response = owner.post(_url(FINE_TUNE), _confirm(FINE_TUNE))
     followed = owner.get(response["Location"])
 
     assert response.status_code in (302, 303)
     assert route.call_count == 1
+    assert check.call_count == checks  # only when the API may have acted on the delete
     assert followed.status_code == 200
     html = followed.content.decode()
     assert f'<div class="alert alert--error">{FINE_TUNE} {page_text}' in html

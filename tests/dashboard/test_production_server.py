@@ -10,10 +10,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
+
+from .loopback import hung_listener
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "dash.example.test"
@@ -49,11 +52,11 @@ def _manage(env: dict[str, str], *args: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def _gunicorn(env: dict[str, str]) -> Iterator[str]:
+def _gunicorn(env: dict[str, str], *, threads: int = 2) -> Iterator[str]:
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "dashboard.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "2"],
+         "--workers", "2", "--threads", str(threads)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -125,3 +128,60 @@ def test_a_delete_is_seen_by_every_worker_through_the_shared_cache(two_workers: 
 
     assert all(page.status_code == 200 for page in pages)
     assert not [page for page in pages if f'href="/models/{MODEL}/"' in page.text]
+
+
+MAKE_OWNER = (
+    "from django.contrib.auth.models import Group, User; "
+    "from dashboard.roles import OWNER, ensure_roles; ensure_roles(); "
+    "User.objects.create_user('olivia', password='pw-olivia-2026').groups.set("
+    "[Group.objects.get(name=OWNER)])"
+)
+
+
+@pytest.fixture
+def hung_upstream(tmp_path: Path) -> Iterator[str]:
+    """The image's gunicorn (2 workers x 4 threads) in front of an API that never answers."""
+    setup = _environment(tmp_path)
+    for command in (["collectstatic", "--noinput", "-v0"], ["migrate", "--noinput", "-v0"],
+                    ["createcachetable"], ["shell", "-c", MAKE_OWNER]):  # fmt: skip
+        _manage(setup, *command)
+    for base_url in hung_listener():
+        env = {**setup, "OPENAI_API_KEY": "sk-test-hung", "OPENAI_BASE_URL": base_url,
+               "UPSTREAM_PAGE_BUDGET": "3"}  # fmt: skip
+        yield from _gunicorn(env, threads=4)
+
+
+def test_health_answers_at_once_while_views_are_stuck_on_a_hung_upstream(
+    hung_upstream: str,
+) -> None:
+    with httpx.Client(base_url=hung_upstream, headers={"Host": HOST}, timeout=20) as browser:
+        for _ in range(6):  # new connections: both workers load the site before the timing
+            assert browser.get("/login/", headers={"Connection": "close"}).status_code == 200
+        login = browser.get("/login/")
+        signed_in = browser.post(
+            "/login/", data={"username": "olivia", "password": "pw-olivia-2026",
+                             "csrfmiddlewaretoken": _csrf(login)},
+        )  # fmt: skip
+        assert signed_in.status_code == 302
+        cookies = dict(browser.cookies)
+
+    def stuck_view() -> tuple[int, float]:
+        start = time.monotonic()
+        page = httpx.get(f"{hung_upstream}/models/", headers={"Host": HOST}, cookies=cookies,
+                         timeout=20)  # fmt: skip
+        return page.status_code, time.monotonic() - start
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        views = [pool.submit(stuck_view) for _ in range(3)]
+        time.sleep(0.5)  # the three views are now waiting on the upstream
+        start = time.monotonic()
+        health = httpx.get(f"{hung_upstream}/healthz", headers={"Host": HOST}, timeout=5)
+        health_took = time.monotonic() - start
+        answered = [view.result(timeout=20) for view in views]
+
+    assert health.status_code == 200
+    assert health_took < 2.0  # Docker's health check gives up after 5 s
+    assert [status for status, _ in answered] == [504, 504, 504]
+    # The page budget (3 s), and slack for a cold worker's first request on a busy machine;
+    # without the budget a view would wait UPSTREAM_TIMEOUT (15 s) per attempt, three times.
+    assert max(took for _, took in answered) < 3 + 5

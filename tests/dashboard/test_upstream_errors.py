@@ -103,9 +103,9 @@ FAILURES = [
         side_effect=httpx.ReadTimeout,
     ),
     _status_failure(401, 502, "The API rejected the dashboard's key", retryable=False),
-    _status_failure(403, 403, "The API key may not do that", retryable=False),
+    _status_failure(403, 403, "The API refused", retryable=False),
     _status_failure(404, 404, "Not found upstream", retryable=False),
-    _status_failure(429, 503, "The API is rate limiting us", retryable=True),
+    _status_failure(429, 503, "Rate limited", retryable=True),
     _status_failure(500, 502, "The API answered with an error (500)", retryable=True),
     _status_failure(503, 502, "The API answered with an error (503)", retryable=True),
     Failure(
@@ -204,7 +204,7 @@ def test_timeout_page_says_how_long_the_dashboard_waited(
     response = owner.get("/models/")
 
     assert response.status_code == 504
-    assert "No response within 7.5 seconds." in _text(response)
+    assert "No answer within 7.5 seconds." in _text(response)
 
 
 def test_an_error_without_a_message_still_says_what_happened(
@@ -372,7 +372,7 @@ def test_failed_refresh_without_htmx_and_without_a_cached_list_shows_the_problem
     ("fault", "status", "title"),
     [
         ("error-500", 502, "The API answered with an error (500)"),
-        ("error-429", 503, "The API is rate limiting us"),
+        ("error-429", 503, "Rate limited"),
         ("timeout", 504, "The API did not answer in time"),
         ("unavailable", 502, "The API cannot be reached"),
         ("malformed", 502, "The API sent a response we could not read"),

@@ -518,3 +518,45 @@ async def test_response_is_closed_when_reading_it_is_interrupted(twin: Twin) -> 
 
     assert stream.closed
     assert len(api.requests) == 1
+
+
+# --- the decision itself, for callers with their own deadline ------------------------------
+
+
+def test_wanted_delay_reports_a_long_server_hint_that_retry_delay_refuses() -> None:
+    from modelsclient import retry_delay, wanted_delay
+
+    response = httpx.Response(429, headers={"retry-after": "300"})
+
+    assert wanted_delay(response, 0) == 300.0
+    assert retry_delay(response, 0, 2) is None
+
+
+@pytest.mark.parametrize(
+    ("code", "headers"),
+    [(400, {}), (404, {}), (500, {"x-should-retry": "false"})],
+)
+def test_wanted_delay_is_none_for_what_is_never_retried(code: int, headers: dict[str, str]) -> None:
+    from modelsclient import wanted_delay
+
+    assert wanted_delay(httpx.Response(code, headers=headers), 0) is None
+
+
+def test_wanted_delay_ignores_the_attempt_cap_and_backs_off_for_transport_errors() -> None:
+    from modelsclient import retry_delay, wanted_delay
+
+    delay = wanted_delay(None, 5)
+
+    assert delay is not None
+    assert 6.0 <= delay <= 8.0
+    assert retry_delay(None, 5, 5) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [({"retry-after-ms": "250"}, 0.25), ({"retry-after": "120"}, 120.0), ({}, None)],
+)
+def test_retry_after_reads_the_servers_hint(headers: dict[str, str], seconds: float | None) -> None:
+    from modelsclient import retry_after
+
+    assert retry_after(httpx.Headers(headers)) == seconds
