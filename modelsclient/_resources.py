@@ -49,9 +49,32 @@ class _ModelList(pydantic.BaseModel):
     has_more: bool | None = None
 
 
-_parse_model = model_parser(Model)
+def _lenient_model(value: object) -> Model:
+    """An item as the official package reads it: validated when it fits, else built as sent
+    (a field missing, `null` or of another type is kept as is); not an object → ValueError."""
+    if not isinstance(value, dict):
+        raise ValueError("a model must be a JSON object")
+    try:
+        return Model.model_validate(value)
+    except pydantic.ValidationError:
+        return Model.model_construct(**value)
+
+
+def _lenient_list(body: object) -> _ModelList:
+    """A list whose items do not all fit `Model`: one odd item never fails the list."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        raise ValueError("a list must be an object with a data array")
+    return _ModelList.model_construct(
+        object=body.get("object", "list"),
+        data=[_lenient_model(item) for item in body["data"]],
+        has_more=body.get("has_more"),
+    )
+
+
+# A delete's answer is validated strictly: `deleted` must be a real boolean to be believed.
+_parse_model = model_parser(Model, lenient=_lenient_model)
 _parse_deleted = model_parser(ModelDeleted)
-_parse_list = model_parser(_ModelList)
+_parse_list = model_parser(_ModelList, lenient=_lenient_list)
 
 
 def model_path(model: str) -> str:

@@ -39,8 +39,15 @@ def _decoded_body(response: httpx.Response) -> object:
         return response.text
 
 
-def model_parser[M: pydantic.BaseModel](cls: type[M]) -> Parser[M]:
-    """A parser that validates a read JSON body as `cls`."""
+def model_parser[M: pydantic.BaseModel](
+    cls: type[M], *, lenient: Callable[[object], M] | None = None
+) -> Parser[M]:
+    """A parser that validates a read JSON body as `cls`.
+
+    A body that does not validate is given to `lenient` (when set), which builds what it can
+    the way the official package does (without validation) or raises `ValueError` when the
+    body's outer shape is not the resource's; then `APIResponseValidationError` is raised.
+    """
     import pydantic  # deferred: `import modelsclient` stays cheap
 
     def parse(response: httpx.Response) -> M:
@@ -48,6 +55,11 @@ def model_parser[M: pydantic.BaseModel](cls: type[M]) -> Parser[M]:
             return cls.model_validate_json(response.content)
         except pydantic.ValidationError as exc:
             body = _decoded_body(response)
+            if lenient is not None and not isinstance(body, str):
+                try:
+                    return lenient(body)
+                except ValueError:
+                    pass
             kind = "is not JSON" if isinstance(body, str) else f"does not fit {cls.__name__}"
             message = (
                 f"The {response.status_code} response body {kind} "

@@ -15,12 +15,13 @@ class BaseModel(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="allow")
 
     def to_dict(self, *, exclude_unset: bool = True) -> dict[str, Any]:
-        """The object as the API sent it (fields it did not send are left out)."""
-        return self.model_dump(mode="json", exclude_unset=exclude_unset)
+        """The object as the API sent it (fields it did not send are left out; a field an odd
+        server sent with another type, such as a number as `id`, is kept as sent)."""
+        return self.model_dump(mode="json", exclude_unset=exclude_unset, warnings=False)
 
     def to_json(self, *, indent: int | None = 2, exclude_unset: bool = True) -> str:
         """The object as a JSON string."""
-        return self.model_dump_json(indent=indent, exclude_unset=exclude_unset)
+        return self.model_dump_json(indent=indent, exclude_unset=exclude_unset, warnings=False)
 
     def __str__(self) -> str:
         # Like the openai package: `print(model)` shows `Model(id='…', …)`.
@@ -29,6 +30,10 @@ class BaseModel(pydantic.BaseModel):
 
 class Model(BaseModel):
     """A model offered by the API.
+
+    The declared types are what OpenAI sends. An item from a compatible server that does not
+    fit them (`created: null`, no `owned_by`, no `object`, a number as `id`) is returned as sent,
+    as the official package does: a missing field raises `AttributeError` when read.
 
     ```python
     model = client.models.retrieve("gpt-4o-mini")

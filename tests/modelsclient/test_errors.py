@@ -222,16 +222,17 @@ async def test_success_body_that_is_not_json_raises_validation_error(twin: Twin)
     assert not isinstance(err, APIStatusError)
 
 
-async def test_success_json_missing_required_fields_raises_validation_error(twin: Twin) -> None:
+async def test_success_json_missing_required_fields_is_returned_as_sent_not_raised(
+    twin: Twin,
+) -> None:
+    # The official package builds models without validation; so does this one for a model
+    # object (see test_types.py for every variant). Only the outer shape is enforced.
     body = {"id": "gpt-4o-mini", "object": "model"}
     api_client = twin.client(answer(lambda: httpx.Response(200, json=body)))
 
-    with pytest.raises(APIResponseValidationError) as info:
-        await retrieve(api_client)
+    model = await retrieve(api_client)
 
-    assert info.value.status_code == 200
-    assert info.value.body == body
-    assert info.value.response.json() == body
+    assert model.to_dict() == body
 
 
 async def test_delete_response_of_the_wrong_shape_raises_validation_error(twin: Twin) -> None:

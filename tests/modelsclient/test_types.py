@@ -89,19 +89,92 @@ def test_model_requires_its_core_fields(missing: str) -> None:
         Model.model_validate(body)
 
 
-async def test_a_retrieved_body_with_the_wrong_object_raises_a_validation_error(
+# What compatible servers send, and the official package returns as sent (it builds models
+# without validation): each variant, through retrieve and through a list.
+ODD_ITEMS = {
+    "created null": {**MODEL, "created": None},
+    "no owned_by": {k: v for k, v in MODEL.items() if k != "owned_by"},
+    "no object": {k: v for k, v in MODEL.items() if k != "object"},
+    "another object": {**MODEL, "object": "dataset"},
+    "a number as id": {**MODEL, "id": 42},
+    "extra nesting": {**MODEL, "meta": {"limits": {"context": [128000, {"tier": 2}]}}},
+    "only an id": {"id": "bare"},
+}
+
+
+@pytest.mark.parametrize("variant", ODD_ITEMS)
+async def test_a_retrieved_odd_model_is_returned_with_what_it_has(twin: Twin, variant: str) -> None:
+    sent = ODD_ITEMS[variant]
+    api = twin.client(lambda request: httpx.Response(200, json=sent))
+
+    model = await resolve(api.models.retrieve("gpt-4o-mini"))
+
+    assert isinstance(model, Model)
+    assert model.to_dict() == sent
+    assert model.id == sent["id"]
+
+
+@pytest.mark.parametrize("variant", ODD_ITEMS)
+async def test_one_odd_item_never_breaks_a_list(twin: Twin, variant: str) -> None:
+    items = [MODEL, ODD_ITEMS[variant], {**MODEL, "id": "last"}]
+    api = twin.client(lambda request: httpx.Response(200, json={"object": "list", "data": items}))
+
+    page = await resolve(api.models.list())
+
+    assert [m.to_dict() for m in page.data] == items
+    assert page.data[0].owned_by == "system"  # items that fit are validated as usual
+    assert page.data[2].id == "last"
+
+
+async def test_a_field_an_odd_item_did_not_send_raises_attribute_error_like_the_official_package(
     twin: Twin,
 ) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={**MODEL, "object": "dataset"})
+    api = twin.client(lambda request: httpx.Response(200, json=ODD_ITEMS["no owned_by"]))
 
-    api = twin.client(handler)
+    model = await resolve(api.models.retrieve("gpt-4o-mini"))
+
+    with pytest.raises(AttributeError):
+        _ = model.owned_by
+    assert model.shutdown_date is None  # a field with a default has it
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ["not", "an", "object"],
+        {"object": "list"},  # no data array
+        {"object": "list", "data": "gpt-4o"},
+        {"object": "list", "data": [MODEL, "gpt-4o"]},  # an item that is not an object
+    ],
+    ids=["array", "no data", "data not an array", "item not an object"],
+)
+async def test_a_list_whose_outer_shape_is_wrong_raises_a_validation_error(
+    twin: Twin, body: object
+) -> None:
+    api = twin.client(lambda request: httpx.Response(200, json=body))
 
     with pytest.raises(modelsclient.APIResponseValidationError) as caught:
-        await resolve(api.models.retrieve("gpt-4o-mini"))
+        await resolve(api.models.list())
 
     assert caught.value.status_code == 200
-    assert caught.value.body == {**MODEL, "object": "dataset"}
+    assert caught.value.body == body
+
+
+async def test_a_retrieved_body_that_is_not_an_object_raises_a_validation_error(
+    twin: Twin,
+) -> None:
+    api = twin.client(lambda request: httpx.Response(200, json=[MODEL]))
+
+    with pytest.raises(modelsclient.APIResponseValidationError):
+        await resolve(api.models.retrieve("gpt-4o-mini"))
+
+
+async def test_a_delete_answer_without_a_boolean_deleted_is_not_believed(twin: Twin) -> None:
+    body = {"id": "ft:x", "object": "model", "deleted": "perhaps"}
+    api = twin.client(lambda request: httpx.Response(200, json=body))
+
+    with pytest.raises(modelsclient.APIResponseValidationError):
+        await resolve(api.models.delete("ft:x"))
 
 
 async def test_a_retrieved_model_keeps_the_servers_extra_fields(twin: Twin) -> None:
