@@ -1,4 +1,4 @@
-"""The dashboard's own tables: the audit log, and the embedded sandbox's models."""
+"""The dashboard's own tables: the audit log and the sign-in throttle."""
 
 from __future__ import annotations
 
@@ -136,33 +136,6 @@ class AuditEntry(models.Model):
         for name, value in fields.items():
             setattr(self, name, value)
         return True
-
-
-class SandboxModel(models.Model):
-    """A model served by the embedded sandbox API (`/sandbox/v1/models`)."""
-
-    id = models.CharField(max_length=512, primary_key=True)
-    created = models.BigIntegerField()
-    owned_by = models.CharField(max_length=200)
-    shutdown_date = models.DateField(null=True, blank=True)
-    extra = models.JSONField(default=dict, blank=True)  # fields only some servers send
-
-    class Meta:
-        ordering: ClassVar = ["id"]
-
-    def __str__(self) -> str:
-        return self.id
-
-    def as_api(self) -> dict[str, Any]:
-        """The object as OpenAI's API returns it."""
-        return {
-            "id": self.id,
-            "object": "model",
-            "created": self.created,
-            "owned_by": self.owned_by,
-            "shutdown_date": self.shutdown_date.isoformat() if self.shutdown_date else None,
-            **self.extra,
-        }
 
 
 class LoginFailure(models.Model):

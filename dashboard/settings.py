@@ -26,6 +26,13 @@ ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
 )
 
+# The embedded sandbox API (an optional app): on by default only when no real API is configured,
+# and never by default in production. Off, it is neither installed nor routed, and the dashboard
+# has no upstream until OPENAI_API_KEY is set.
+SANDBOX_ENABLED = env.bool(
+    "SANDBOX_ENABLED", default=not env.str("OPENAI_API_KEY", default="") and not PRODUCTION
+)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -36,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "dashboard",
+    *(["dashboard.sandbox"] if SANDBOX_ENABLED else []),
 ]
 
 MIDDLEWARE = [
@@ -166,10 +174,6 @@ UPSTREAM_MAX_MODEL_BYTES = env.int("UPSTREAM_MAX_MODEL_BYTES", default=1024 * 10
 MODELS_CACHE_SECONDS = env.int("MODELS_CACHE_SECONDS", default=60)
 
 # --- Sandbox ------------------------------------------------------------------------------
-# The embedded sandbox API: on by default only when no real API is configured, and never by
-# default in production. Off, its URLs answer 404 and the dashboard has no upstream until
-# OPENAI_API_KEY is set.
-SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=not OPENAI_API_KEY and not PRODUCTION)
 SANDBOX_KEYS = {"sk-sandbox-owner": "owner", "sk-sandbox-reader": "reader"}
 SANDBOX_API_KEY = "sk-sandbox-owner"  # the key the dashboard itself uses in sandbox mode
 SANDBOX_ORGANIZATION = "org-sandbox"

@@ -70,7 +70,7 @@ def get_client() -> modelsclient.Client:
 
 
 def _build_client() -> modelsclient.Client:
-    from .sandbox import InProcessSandbox, InProcessTransport
+    from .sandbox.transport import InProcessSandbox, InProcessTransport
 
     upstream = current_upstream()
     if not upstream.is_sandbox and not settings.OPENAI_API_KEY:

@@ -4,17 +4,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
-from . import accounts, audit, sandbox, views
+from . import accounts, audit, views
 from .converters import ModelIdConverter
 
 register_converter(ModelIdConverter, "modelid")
-
-sandbox_patterns = [
-    path("models", sandbox.models_collection, name="models"),
-    # The server decodes %2F before routing, so an id with "/" arrives as several segments.
-    path("models/<path:model_id>", sandbox.model_item, name="model"),
-    path("<path:path>", sandbox.unknown_url, name="unknown-url"),
-]
 
 urlpatterns = [
     path("", views.index, name="index"),
@@ -30,4 +23,4 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 if settings.SANDBOX_ENABLED:  # routed only when enabled; its views also refuse when off
-    urlpatterns.append(path("sandbox/v1/", include((sandbox_patterns, "sandbox"))))
+    urlpatterns.append(path("sandbox/v1/", include("dashboard.sandbox.urls")))

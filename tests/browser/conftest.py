@@ -14,7 +14,7 @@ from django.core.cache import cache
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from dashboard.roles import ADMIN, OWNER, SUPPORT, ensure_roles
-from dashboard.sandbox import reseed
+from dashboard.sandbox.seed import reseed
 
 # Playwright's sync API keeps an event loop on the main thread; the ORM calls made by
 # fixtures between browser steps are still synchronous.

@@ -8,7 +8,8 @@ from typing import Any
 from django.core.cache import cache
 from playwright.sync_api import Page, expect
 
-from dashboard.models import AuditEntry, SandboxModel
+from dashboard.models import AuditEntry
+from dashboard.sandbox.models import SandboxModel
 
 from .conftest import login, screenshot
 

@@ -12,7 +12,7 @@ import respx
 from playwright.sync_api import Browser, Page, expect
 
 from dashboard.models import AuditEntry
-from dashboard.sandbox import reseed
+from dashboard.sandbox.seed import reseed
 
 from .conftest import login, screenshot
 

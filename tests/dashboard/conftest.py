@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from dashboard.roles import ADMIN, OWNER, SUPPORT, ensure_roles
-from dashboard.sandbox import reseed
+from dashboard.sandbox.seed import reseed
 
 REAL_API_BASE = "https://api.example.test/v1"
 REAL_API_KEY = "sk-live-SECRET-do-not-show-0123456789"

@@ -18,7 +18,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.models import AuditEntry, SandboxModel
+from dashboard.models import AuditEntry
+from dashboard.sandbox.models import SandboxModel
 from dashboard.upstream import cached_model
 
 from .conftest import REAL_API_BASE

@@ -10,7 +10,8 @@ import respx
 from django.test import Client
 from django.urls import reverse
 
-from dashboard.models import AuditEntry, SandboxModel
+from dashboard.models import AuditEntry
+from dashboard.sandbox.models import SandboxModel
 
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:triage:Ab12Cd34"
 HTMX = {"HX-Request": "true"}

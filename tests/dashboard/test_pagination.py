@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from dashboard.models import AuditEntry
 from dashboard.pagination import PageLink, paginate
-from dashboard.sandbox import reseed
+from dashboard.sandbox.seed import reseed
 from tests.markup import Element, find, find_all
 
 

@@ -169,7 +169,8 @@ def test_a_nested_sandbox_delete_keeps_the_outer_postgresql_transaction(
         from django.contrib.auth.models import User
         from django.core.management import call_command
         from django.db import connection, transaction
-        from dashboard.models import AuditEntry, SandboxModel
+        from dashboard.models import AuditEntry
+from dashboard.sandbox.models import SandboxModel
         from dashboard.upstream import get_client
 
         call_command("seed_sandbox", "--reset", stdout=io.StringIO())
@@ -207,7 +208,8 @@ def test_the_dashboard_delete_flow_is_audited_on_postgresql(
         from django.core.management import call_command
         from django.test import Client
         from django.urls import reverse
-        from dashboard.models import AuditEntry, SandboxModel
+        from dashboard.models import AuditEntry
+from dashboard.sandbox.models import SandboxModel
 
         call_command("seed_sandbox", "--reset", stdout=io.StringIO())
         victim = "acme/модель-ru"

@@ -15,8 +15,9 @@ from django.db import connection, transaction
 from django.test import Client
 
 import modelsclient
-from dashboard.models import SandboxModel
-from dashboard.sandbox import UNUSUAL_IDS, InProcessSandbox, seed_rows
+from dashboard.sandbox.models import SandboxModel
+from dashboard.sandbox.seed import UNUSUAL_IDS, seed_rows
+from dashboard.sandbox.transport import InProcessSandbox
 from dashboard.upstream import get_client
 
 BASE_URL = "http://sandbox.internal/sandbox/v1"

@@ -10,8 +10,8 @@ import pytest
 from pytest_django.live_server_helper import LiveServer
 
 import modelsclient
-from dashboard.models import SandboxModel
-from dashboard.sandbox import reseed, seed_rows
+from dashboard.sandbox.models import SandboxModel
+from dashboard.sandbox.seed import reseed, seed_rows
 
 OWNER = {"Authorization": "Bearer sk-sandbox-owner"}
 READER = {"Authorization": "Bearer sk-sandbox-reader"}

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.test import Client
 
-from dashboard.models import SandboxModel
+from dashboard.sandbox.models import SandboxModel
 
 SANDBOX_KEY = {"Authorization": "Bearer sk-sandbox-reader"}
 
@@ -20,7 +20,8 @@ def _settings_in_a_fresh_process(**env: str) -> list[str]:
     code = (
         "import django; django.setup(); from django.conf import settings; from django.urls "
         "import get_resolver; print(settings.SANDBOX_ENABLED); print(any("
-        "str(p.pattern).startswith('sandbox/') for p in get_resolver().url_patterns))"
+        "str(p.pattern).startswith('sandbox/') for p in get_resolver().url_patterns)); "
+        "from django.apps import apps; print(apps.is_installed('dashboard.sandbox'))"
     )
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "OPENAI_"))}
     result = subprocess.run(
@@ -40,22 +41,26 @@ def _settings_in_a_fresh_process(**env: str) -> list[str]:
 
 
 def test_without_an_api_key_the_sandbox_is_enabled_and_routed() -> None:
-    assert _settings_in_a_fresh_process() == ["True", "True"]
+    assert _settings_in_a_fresh_process() == ["True", "True", "True"]
 
 
-def test_with_a_real_api_key_the_sandbox_is_neither_enabled_nor_routed() -> None:
-    assert _settings_in_a_fresh_process(OPENAI_API_KEY="sk-live-0123") == ["False", "False"]
+def test_with_a_real_api_key_the_sandbox_is_neither_enabled_nor_installed_nor_routed() -> None:
+    assert _settings_in_a_fresh_process(OPENAI_API_KEY="sk-live-0123") == [
+        "False",
+        "False",
+        "False",
+    ]
 
 
 def test_in_production_the_sandbox_is_off_unless_explicitly_enabled() -> None:
-    assert _settings_in_a_fresh_process(DJANGO_PRODUCTION="1") == ["False", "False"]
+    assert _settings_in_a_fresh_process(DJANGO_PRODUCTION="1") == ["False", "False", "False"]
     enabled = _settings_in_a_fresh_process(DJANGO_PRODUCTION="1", SANDBOX_ENABLED="1")
-    assert enabled == ["True", "True"]
+    assert enabled == ["True", "True", "True"]
 
 
 def test_a_real_api_key_with_sandbox_enabled_keeps_the_sandbox_reachable() -> None:
     both = _settings_in_a_fresh_process(OPENAI_API_KEY="sk-live-0123", SANDBOX_ENABLED="1")
-    assert both == ["True", "True"]
+    assert both == ["True", "True", "True"]
 
 
 def test_a_disabled_sandbox_answers_404_even_where_its_routes_are_installed(

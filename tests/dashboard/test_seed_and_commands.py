@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from dashboard.models import SandboxModel
+from dashboard.sandbox.models import SandboxModel
 
 BASE_OWNERS = {"system", "openai", "openai-internal"}
 FINE_TUNE_ID = re.compile(r"^ft:[^:]+:acme:[^:]*:[A-Za-z0-9]{8}(:ckpt-step-\d+)?$")

@@ -16,7 +16,8 @@ import respx
 from django.test import Client
 from django.urls import reverse
 
-from dashboard.models import AuditEntry, SandboxModel
+from dashboard.models import AuditEntry
+from dashboard.sandbox.models import SandboxModel
 from dashboard.upstream import cached_model
 
 from .conftest import REAL_API_BASE, REAL_API_KEY

@@ -18,7 +18,7 @@ from pytest_django.live_server_helper import LiveServer
 
 import modelsclient._retry
 from dashboard.roles import OWNER, ensure_roles
-from dashboard.sandbox import reseed
+from dashboard.sandbox.seed import reseed
 
 from .proxy import FaultProxy
 

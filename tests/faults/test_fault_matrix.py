@@ -24,7 +24,8 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from dashboard.models import AuditEntry, SandboxModel
+from dashboard.models import AuditEntry
+from dashboard.sandbox.models import SandboxModel
 
 from .conftest import PAGE_BUDGET
 from .pages import text_of

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from dashboard.models import SandboxModel
+from dashboard.sandbox.models import SandboxModel
 
 from .proxy import OVERSIZE_BYTES, Fault, FaultProxy
 

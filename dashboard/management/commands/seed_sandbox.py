@@ -5,9 +5,6 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.models import SandboxModel
-from dashboard.sandbox import DEFAULT_SIZE, reseed
-
 
 class Command(BaseCommand):
     help = (
@@ -19,8 +16,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--size",
             type=int,
-            default=DEFAULT_SIZE,
-            help=f"number of models (default {DEFAULT_SIZE}; 10000 for scale)",
+            default=None,
+            help="number of models (default 64; 10000 for scale)",
         )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument(
@@ -34,8 +31,10 @@ class Command(BaseCommand):
             help="replace the sandbox's models, deletes included, with a fresh set",
         )
 
-    def handle(self, *args: Any, size: int, if_empty: bool, reset: bool, **options: Any) -> None:
-        if size < 1:
+    def handle(
+        self, *args: Any, size: int | None, if_empty: bool, reset: bool, **options: Any
+    ) -> None:
+        if size is not None and size < 1:
             raise CommandError("--size must be at least 1")
         if not settings.SANDBOX_ENABLED:
             reason = (
@@ -45,6 +44,11 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"{reason}; the embedded sandbox is off and was not seeded.")
             return
+        # The sandbox app is installed only when enabled: import it once that is known.
+        from dashboard.sandbox.models import SandboxModel
+        from dashboard.sandbox.seed import DEFAULT_SIZE, reseed
+
+        size = size or DEFAULT_SIZE
         count = SandboxModel.objects.count()
         if count and if_empty:
             self.stdout.write(f"Sandbox already has {count} models; left as is.")
