@@ -25,7 +25,7 @@ from .demo import DEMO_PASSWORD, DEMO_USERNAMES
 from .logging import security_event
 from .rendering import current_path, wants_fragment
 from .signals import client_ip
-from .upstream import current_upstream
+from .upstreams import DEFAULT, get_upstream
 
 
 class ThrottledAuthenticationForm(AuthenticationForm):
@@ -56,7 +56,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     def confirm_login_allowed(self, user: User) -> None:
         super().confirm_login_allowed(user)
-        if current_upstream().is_sandbox or user.get_username() not in DEMO_USERNAMES:
+        if get_upstream(DEFAULT).is_sandbox or user.get_username() not in DEMO_USERNAMES:
             return
         if user.check_password(DEMO_PASSWORD):  # a leftover demo account facing a real API
             username = user.get_username()
@@ -153,9 +153,13 @@ def _out_of_date(request: HttpRequest) -> HttpResponse:
         match = resolve(request.path_info)
     except Resolver404:
         match = None
-    if match and match.url_name == "model-delete" and roles.can_delete(request.user):
+    if (
+        match
+        and match.url_name == "model-delete"
+        and roles.can_delete(request.user, match.kwargs["alias"])
+    ):
         response = views.delete_confirmation_again(
-            request, match.kwargs["model_id"], notice=STALE_TOKEN_MESSAGE
+            request, match.kwargs["alias"], match.kwargs["model_id"], notice=STALE_TOKEN_MESSAGE
         )
     elif wants_fragment(request):
         messages.warning(request, STALE_TOKEN_MESSAGE)
@@ -179,14 +183,14 @@ def _back_url(request: HttpRequest) -> str:
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return referer
-    return reverse("model-list")
+    return reverse("index")
 
 
 def _sign_in_again_url(request: HttpRequest) -> str:
     """The login page, saying the session expired, then back to where the user was."""
     back = current_path(request)
     if back is None:
-        back = request.path if request.method == "GET" else reverse("model-list")
+        back = request.path if request.method == "GET" else reverse("index")
     return reverse("login") + "?" + urlencode({"next": back, "expired": "1"})
 
 

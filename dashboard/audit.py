@@ -45,16 +45,23 @@ class _Echo:
 @vary_on_headers("HX-Request")
 @require_safe
 def audit_log(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    if not roles.can_view_audit(request.user):
+    readable = roles.audit_upstreams(request.user)
+    if not readable:
         return forbidden(request, "The audit log is for admins and owners.")
     filters = {
+        "upstream": request.GET.get("upstream", "")
+        if request.GET.get("upstream") in readable
+        else "",
         "user": _param(request, "user"),
         "model": _param(request, "model"),
         "outcome": request.GET.get("outcome", "")
         if request.GET.get("outcome") in AuditEntry.Outcome.values
         else "",
     }
-    entries = AuditEntry.objects.all()
+    # Each reader sees the entries of the upstreams they are Admin or Owner of.
+    entries = AuditEntry.objects.filter(upstream_alias__in=readable)
+    if filters["upstream"]:
+        entries = entries.filter(upstream_alias=filters["upstream"])
     if filters["user"]:
         entries = entries.filter(username=filters["user"])
     if filters["model"]:
@@ -75,7 +82,9 @@ def audit_log(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
             page.paginator.num_pages,
             lambda n: "?" + urlencode({**active, "page": str(n)}),
         ),
-        "usernames": AuditEntry.objects.order_by("username")
+        "upstream_choices": readable if len(readable) > 1 else [],
+        "usernames": AuditEntry.objects.filter(upstream_alias__in=readable)
+        .order_by("username")
         .values_list("username", flat=True)
         .distinct(),
         "outcomes": AuditEntry.Outcome.choices,

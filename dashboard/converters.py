@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote
 
+from .upstreams.config import ALIAS_PATTERN
+
 MAX_MODEL_ID = 512  # the audit log and the sandbox store ids up to this length
 
 
@@ -33,3 +35,15 @@ class ModelIdConverter:
         if value in {".", ".."}:
             encoded = "%2E" * len(value)  # never a dot segment the browser would resolve
         return encoded
+
+
+class UpstreamAliasConverter:
+    """An upstream's alias in a URL (`/u/<alias>/…`): the pattern aliases are configured with."""
+
+    regex = ALIAS_PATTERN
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value

@@ -32,17 +32,19 @@ from .logging import security_event
 from .models import AuditEntry
 from .rendering import forbidden
 from .signals import client_ip
-from .trust import RedirectRefused, ResponseTooLarge
-from .upstream import (
+from .upstreams import (
     MIN_ATTEMPT_SECONDS,
     Budget,
+    RedirectRefused,
+    ResponseTooLarge,
+    Upstream,
     UpstreamProblem,
     call_within_budget,
-    current_upstream,
     describe_error,
     forget_model,
     never_sent,
     scrub,
+    upstreams,
 )
 
 Outcome = AuditEntry.Outcome
@@ -89,6 +91,7 @@ class ConfirmDeleteForm(forms.Form):
 
 def _audit(
     actor: User | AnonymousUser,
+    upstream: Upstream,
     model_id: str,
     snapshot: dict[str, Any] | None,
     remote_addr: str | None,
@@ -99,17 +102,24 @@ def _audit(
         username=actor.get_username() if actor.is_authenticated else "",
         model_id=model_id,
         model_snapshot=bounded_snapshot(snapshot or {"id": model_id}, model_id),
-        upstream=current_upstream().label[:200],
+        upstream=upstream.label[:200],
+        upstream_alias=upstream.alias,
         remote_addr=remote_addr or None,
         **fields,
     )
 
 
-def deny(request: HttpRequest, model_id: str, reason: str) -> HttpResponse:
+def deny(request: HttpRequest, upstream: Upstream, model_id: str, reason: str) -> HttpResponse:
     """403 before any upstream call; a POST attempt is recorded in the audit log."""
     if request.method == "POST":
         _audit(
-            request.user, model_id, None, client_ip(request), outcome=Outcome.DENIED, message=reason
+            request.user,
+            upstream,
+            model_id,
+            None,
+            client_ip(request),
+            outcome=Outcome.DENIED,
+            message=reason,
         )
     return forbidden(request, reason, model=model_id)
 
@@ -129,6 +139,7 @@ class Deletion:
 
 def delete_model(
     actor: User | AnonymousUser,
+    upstream: Upstream,
     model_id: str,
     *,
     snapshot: dict[str, Any] | None = None,
@@ -139,23 +150,24 @@ def delete_model(
 
     The whole routine, lookups and checks included, fits in `budget` (a page's by default).
     """
-    budget = budget if budget is not None else Budget()
+    budget = budget if budget is not None else Budget.for_upstream(upstream)
     if snapshot is None:  # not in the cached list: the audit wants to know what it was
-        snapshot = _fetch_snapshot(model_id, budget.part(budget.seconds * SNAPSHOT_SHARE))
+        snapshot = _fetch_snapshot(upstream, model_id, budget.part(budget.seconds * SNAPSHOT_SHARE))
     if snapshot is not None and not Row.from_api(snapshot).is_deletable:
         reason = (
             f"{model_id} is a base model owned by "
             f"{snapshot.get('owned_by')}; base models cannot be deleted."
         )
         entry = _audit(
-            actor, model_id, snapshot, remote_addr, outcome=Outcome.DENIED, message=reason
+            actor, upstream, model_id, snapshot, remote_addr, outcome=Outcome.DENIED, message=reason
         )
         return Deletion(entry, messages.ERROR, reason)
-    entry = _audit(actor, model_id, snapshot, remote_addr)
-    deletion = _delete(entry, model_id, budget)
+    entry = _audit(actor, upstream, model_id, snapshot, remote_addr)
+    deletion = _delete(entry, upstream, model_id, budget)
     security_event(
         "delete",
         user=entry.username,
+        upstream=upstream.alias,
         model=model_id,
         outcome=entry.outcome,
         status=entry.upstream_status,
@@ -164,19 +176,22 @@ def delete_model(
     return deletion
 
 
-def _fetch_snapshot(model_id: str, budget: Budget) -> dict[str, Any] | None:
+def _fetch_snapshot(upstream: Upstream, model_id: str, budget: Budget) -> dict[str, Any] | None:
     """The model as upstream describes it now; None if that fails (the delete will say why)."""
     try:
-        return call_within_budget(lambda c: c.models.retrieve(model_id).to_dict(), budget=budget)
+        return call_within_budget(
+            lambda c: c.models.retrieve(model_id).to_dict(), upstream=upstream, budget=budget
+        )
     except (modelsclient.APIError, ValueError):
         return None
 
 
-def _delete(entry: AuditEntry, model_id: str, budget: Budget) -> Deletion:
+def _delete(entry: AuditEntry, upstream: Upstream, model_id: str, budget: Budget) -> Deletion:
     failures: list[modelsclient.APIError] = []
     try:
         raw = call_within_budget(
             lambda c: c.models.with_raw_response.delete(model_id),
+            upstream=upstream,
             budget=budget.part(budget.left() * (1 - CHECK_SHARE)),
             failures=failures,
         )
@@ -185,7 +200,7 @@ def _delete(entry: AuditEntry, model_id: str, budget: Budget) -> Deletion:
         return _not_deleted(entry, model_id, describe_error(exc), Outcome.FAILED)
     except modelsclient.NotFoundError as exc:
         if any(_may_have_acted(e) for e in failures[:-1]):
-            return _deleted_by_a_retry(entry, model_id, exc, failures)
+            return _deleted_by_a_retry(entry, upstream, model_id, exc, failures)
         entry.record_outcome(
             Outcome.ALREADY_GONE,
             status=404,
@@ -193,11 +208,11 @@ def _delete(entry: AuditEntry, model_id: str, budget: Budget) -> Deletion:
             message=describe_error(exc).detail,
             confirmed_by=Confirmation.ANSWER,
         )
-        forget_model(model_id)
+        forget_model(upstream, model_id)
         return Deletion(entry, messages.WARNING, f"{model_id} was already gone upstream.")
     except modelsclient.APIError as exc:
         if _may_have_acted(exc) or any(_may_have_acted(e) for e in failures):
-            return _check(entry, model_id, describe_error(exc), budget)
+            return _check(entry, upstream, model_id, describe_error(exc), budget)
         outcome = (
             Outcome.REFUSED if isinstance(exc, modelsclient.APIStatusError) else Outcome.FAILED
         )
@@ -220,7 +235,7 @@ def _delete(entry: AuditEntry, model_id: str, budget: Budget) -> Deletion:
         request_id=request_id,
         confirmed_by=Confirmation.ANSWER,
     )
-    forget_model(model_id)
+    forget_model(upstream, model_id)
     return Deletion(entry, messages.SUCCESS, f"Deleted {model_id}.")
 
 
@@ -252,6 +267,7 @@ def _not_deleted(
 
 def _deleted_by_a_retry(
     entry: AuditEntry,
+    upstream: Upstream,
     model_id: str,
     exc: modelsclient.NotFoundError,
     failures: list[modelsclient.APIError],
@@ -267,14 +283,16 @@ def _deleted_by_a_retry(
         ),
         confirmed_by=Confirmation.RETRY,
     )
-    forget_model(model_id)
+    forget_model(upstream, model_id)
     return Deletion(entry, messages.SUCCESS, f"Deleted {model_id}.")
 
 
-def _check(entry: AuditEntry, model_id: str, lost: UpstreamProblem, budget: Budget) -> Deletion:
+def _check(
+    entry: AuditEntry, upstream: Upstream, model_id: str, lost: UpstreamProblem, budget: Budget
+) -> Deletion:
     """The answer to the delete was lost: look the model up to learn what happened."""
     answer = f"The delete got no complete answer: {lost.title}. {lost.detail}"
-    found = _look_up(model_id, budget) if budget.left() >= MIN_ATTEMPT_SECONDS else None
+    found = _look_up(upstream, model_id, budget) if budget.left() >= MIN_ATTEMPT_SECONDS else None
     status, request_id = lost.upstream_status, lost.request_id
     if found is False:
         entry.record_outcome(
@@ -284,7 +302,7 @@ def _check(entry: AuditEntry, model_id: str, lost: UpstreamProblem, budget: Budg
             message=f"Deleted — confirmed by a check: the model is gone. {answer}",
             confirmed_by=Confirmation.CHECK,
         )
-        forget_model(model_id)
+        forget_model(upstream, model_id)
         return Deletion(
             entry,
             messages.SUCCESS,
@@ -311,10 +329,14 @@ def _check(entry: AuditEntry, model_id: str, lost: UpstreamProblem, budget: Budg
     return Deletion(entry, messages.WARNING, f"{model_id}: {UNKNOWN_WORDS}")
 
 
-def _look_up(model_id: str, budget: Budget) -> bool | None:
+def _look_up(upstream: Upstream, model_id: str, budget: Budget) -> bool | None:
     """True: the model exists; False: it is gone (404); None: the API did not say."""
     try:
-        call_within_budget(lambda c: c.models.with_raw_response.retrieve(model_id), budget=budget)
+        call_within_budget(
+            lambda c: c.models.with_raw_response.retrieve(model_id),
+            upstream=upstream,
+            budget=budget,
+        )
     except modelsclient.NotFoundError:
         return False
     except ResponseTooLarge as exc:  # too big to read, but a 200 says it is there
@@ -342,22 +364,23 @@ def reconcile_grace() -> timedelta:
 
 def reconcile(*, grace: timedelta, budget: Budget, limit: int = 500) -> list[Reconciled]:
     """Look up the model of every pending or unknown delete older than `grace` and settle
-    the entry with what that shows. Entries of another upstream, and ones the API does not
-    answer for within `budget`, are left for the next run."""
+    the entry with what that shows. Entries of an upstream no longer configured, and ones the
+    API does not answer for within `budget`, are left for the next run."""
     cutoff = timezone.now() - grace
-    upstream = current_upstream().label[:200]
+    configured = upstreams()
     candidates = AuditEntry.objects.filter(
         action="delete", outcome__in=AuditEntry.UNSETTLED, created_at__lt=cutoff
     ).order_by("created_at", "id")[:limit]
     done: list[Reconciled] = []
     for entry in candidates:
-        if entry.upstream != upstream:
+        upstream = configured.get(entry.upstream_alias)
+        if upstream is None or upstream.label[:200] != entry.upstream:
             done.append(Reconciled(entry, False, f"skipped: recorded against {entry.upstream}"))
             continue
         if budget.left() < MIN_ATTEMPT_SECONDS:
             done.append(Reconciled(entry, False, "left for the next run: out of time"))
             continue
-        found = _look_up(entry.model_id, budget)
+        found = _look_up(upstream, entry.model_id, budget)
         if found is None:
             done.append(Reconciled(entry, False, "left for the next run: the API did not say"))
             continue
@@ -365,7 +388,7 @@ def reconcile(*, grace: timedelta, budget: Budget, limit: int = 500) -> list[Rec
             outcome, words = Outcome.FAILED, "the model still exists upstream — not deleted."
         else:
             outcome, words = Outcome.DELETED, "the model is gone upstream — deleted."
-            forget_model(entry.model_id)
+            forget_model(upstream, entry.model_id)
         settled = entry.reconcile(outcome, message=words)
         done.append(Reconciled(entry, settled, words if settled else "settled meanwhile"))
         if settled:

@@ -61,7 +61,8 @@ class AuditEntry(models.Model):
     action = models.CharField(max_length=32, default="delete")
     model_id = models.CharField(max_length=512, db_index=True)
     model_snapshot = models.JSONField(default=dict, blank=True)
-    upstream = models.CharField(max_length=200, blank=True)
+    upstream = models.CharField(max_length=200, blank=True)  # its label, as shown then
+    upstream_alias = models.CharField(max_length=40, default="default", db_index=True)
     outcome = models.CharField(
         max_length=16, choices=Outcome.choices, default=Outcome.PENDING, db_index=True
     )
@@ -161,3 +162,32 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username_digest or '*'}@{self.address}: {self.count}"
+
+
+class UpstreamAccess(models.Model):
+    """A user's role on one upstream (an Owner of one upstream is not an Owner of another).
+
+    On the default upstream, a user without a row has the role of their group (Support, Admin,
+    Owner); on any other upstream, only a row (or being a superuser) gives access.
+    """
+
+    class Role(models.TextChoices):
+        SUPPORT = "Support", "Support (read)"
+        ADMIN = "Admin", "Admin (read, audit log)"
+        OWNER = "Owner", "Owner (read, audit log, delete)"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upstream_access"
+    )
+    upstream = models.CharField(max_length=40, help_text="The upstream's alias (UPSTREAMS).")
+    role = models.CharField(max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = "upstream access"
+        verbose_name_plural = "upstream access"
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["user", "upstream"], name="one_role_per_upstream")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.upstream}: {self.role}"

@@ -1,12 +1,17 @@
-"""The three roles, as Django groups with permissions (created after every migrate).
+"""The three roles, per upstream: Support reads; Admin also sees the audit log (and manages
+users in Django's admin); Owner may do everything, including deleting models upstream.
 
-Support reads; Admin also sees the audit log and manages users in Django's admin;
-Owner may do everything, including deleting models upstream.
+A user's role on an upstream is their `UpstreamAccess` row for it; on the default upstream,
+without a row, the role of their group (the groups are created after every migrate and carry
+the Django admin permissions). Superusers are Owners everywhere. The checks run in the views.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+
+from .models import UpstreamAccess
+from .upstreams import DEFAULT, Upstream, upstreams
 
 SUPPORT, ADMIN, OWNER = "Support", "Admin", "Owner"
 
@@ -40,17 +45,62 @@ def ensure_roles(using: str = "default") -> None:
         group.permissions.set(wanted)
 
 
-def can_delete(user: User | AnonymousUser) -> bool:
-    return user.is_authenticated and user.has_perm("dashboard.delete_upstream_model")
+_RANK = {SUPPORT: 1, ADMIN: 2, OWNER: 3}
 
 
-def can_view_audit(user: User | AnonymousUser) -> bool:
-    return user.is_authenticated and user.has_perm("dashboard.view_audit_log")
-
-
-def role_name(user: User | AnonymousUser) -> str:
-    if can_delete(user):
+def _group_role(user: User) -> str:
+    if user.has_perm("dashboard.delete_upstream_model"):
         return OWNER
-    if can_view_audit(user):
+    if user.has_perm("dashboard.view_audit_log"):
         return ADMIN
     return SUPPORT
+
+
+def role_on(user: User | AnonymousUser, upstream: str) -> str | None:
+    """The user's role on the upstream with this alias, or None: no access at all."""
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return OWNER
+    cache: dict[str, str | None] = user.__dict__.setdefault("_upstream_roles", {})
+    if upstream not in cache:
+        access = UpstreamAccess.objects.filter(user=user, upstream=upstream).first()
+        if access is not None:
+            cache[upstream] = access.role
+        else:
+            cache[upstream] = _group_role(user) if upstream == DEFAULT else None
+    return cache[upstream]
+
+
+def _at_least(user: User | AnonymousUser, upstream: str, role: str) -> bool:
+    found = role_on(user, upstream)
+    return found is not None and _RANK[found] >= _RANK[role]
+
+
+def can_view(user: User | AnonymousUser, upstream: str = DEFAULT) -> bool:
+    return role_on(user, upstream) is not None
+
+
+def can_delete(user: User | AnonymousUser, upstream: str = DEFAULT) -> bool:
+    return _at_least(user, upstream, OWNER)
+
+
+def can_view_audit(user: User | AnonymousUser, upstream: str | None = None) -> bool:
+    """On one upstream, or (None) on any of them."""
+    if upstream is None:
+        return bool(audit_upstreams(user))
+    return _at_least(user, upstream, ADMIN)
+
+
+def audit_upstreams(user: User | AnonymousUser) -> list[str]:
+    """The aliases whose audit entries this user may read."""
+    return [alias for alias in upstreams() if _at_least(user, alias, ADMIN)]
+
+
+def visible_upstreams(user: User | AnonymousUser) -> list[Upstream]:
+    """The upstreams this user may see (the header's switcher)."""
+    return [upstream for alias, upstream in upstreams().items() if can_view(user, alias)]
+
+
+def role_name(user: User | AnonymousUser, upstream: str = DEFAULT) -> str:
+    return role_on(user, upstream) or ""

@@ -97,7 +97,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "/models/"
+LOGIN_REDIRECT_URL = "index"
 LOGOUT_REDIRECT_URL = "login"
 # Failed sign-ins allowed per username from one client address, and per address (any
 # usernames), within LOGIN_LOCKOUT_SECONDS; then a wait of LOGIN_LOCKOUT_SECONDS that doubles
@@ -172,6 +172,9 @@ UPSTREAM_PAGE_BUDGET = env.float("UPSTREAM_PAGE_BUDGET", default=8.0)
 UPSTREAM_MAX_RESPONSE_BYTES = env.int("UPSTREAM_MAX_RESPONSE_BYTES", default=16 * 1024 * 1024)
 UPSTREAM_MAX_MODEL_BYTES = env.int("UPSTREAM_MAX_MODEL_BYTES", default=1024 * 1024)
 MODELS_CACHE_SECONDS = env.int("MODELS_CACHE_SECONDS", default=60)
+# More upstreams, like DATABASES: a JSON object alias -> options (dashboard/upstreams/config.py);
+# the default one comes from the OPENAI_* variables above (or is the sandbox).
+UPSTREAMS: dict[str, dict[str, object]] = env.json("UPSTREAMS", default={})
 
 # --- Sandbox ------------------------------------------------------------------------------
 SANDBOX_KEYS = {"sk-sandbox-owner": "owner", "sk-sandbox-reader": "reader"}

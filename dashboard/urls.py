@@ -5,15 +5,24 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 
 from . import accounts, audit, views
-from .converters import ModelIdConverter
+from .converters import ModelIdConverter, UpstreamAliasConverter
 
 register_converter(ModelIdConverter, "modelid")
+register_converter(UpstreamAliasConverter, "upstream")
 
 urlpatterns = [
     path("", views.index, name="index"),
-    path("models/", views.model_list, name="model-list"),
-    path("models/<modelid:model_id>/", views.model_detail, name="model-detail"),
-    path("models/<modelid:model_id>/delete/", views.model_delete, name="model-delete"),
+    path("u/<upstream:alias>/models/", views.model_list, name="model-list"),
+    path("u/<upstream:alias>/models/<modelid:model_id>/", views.model_detail, name="model-detail"),
+    path(
+        "u/<upstream:alias>/models/<modelid:model_id>/delete/",
+        views.model_delete,
+        name="model-delete",
+    ),
+    # The URLs from before several upstreams lead to the default one.
+    path("models/", views.legacy_redirect),
+    path("models/<modelid:model_id>/", views.legacy_redirect),
+    path("models/<modelid:model_id>/delete/", views.legacy_redirect, {"action": "delete"}),
     path("audit/", audit.audit_log, name="audit-log"),
     path("login/", accounts.login_view, name="login"),
     path("logout/", accounts.logout_view, name="logout"),
@@ -24,3 +33,5 @@ urlpatterns = [
 ]
 if settings.SANDBOX_ENABLED:  # routed only when enabled; its views also refuse when off
     urlpatterns.append(path("sandbox/v1/", include("dashboard.sandbox.urls")))
+
+handler403 = "dashboard.views.permission_denied"

@@ -14,8 +14,9 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -34,15 +35,17 @@ from .models import AuditEntry
 from .pagination import paginate
 from .rendering import HtmxHttpRequest, current_path, forbidden, template_for, wants_fragment
 from .signals import client_ip
-from .upstream import (
+from .upstreams import (
+    DEFAULT,
     Budget,
+    Upstream,
     UpstreamProblem,
     cached_model,
     call_within_budget,
-    current_upstream,
     describe_error,
     fetch_models,
     get_client,
+    get_upstream,
     scrub,
 )
 
@@ -68,35 +71,72 @@ def problem_response(
     )
 
 
+def upstream_for(request: HttpRequest, alias: str) -> Upstream:
+    """The URL's upstream, when this user may see it (the page header then shows it).
+
+    Raises Http404 for an alias that is not configured and PermissionDenied without access;
+    every view of an upstream calls this first.
+    """
+    try:
+        upstream = get_upstream(alias)
+    except KeyError:
+        raise Http404(f"No upstream is configured as {alias!r}.") from None
+    if not roles.can_view(request.user, alias):
+        raise PermissionDenied(f"You have no access to the upstream {upstream.label}.")
+    request.upstream = upstream  # type: ignore[attr-defined]
+    return upstream
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 403 handler: the site's own 403 page or fragment, with the reason."""
+    reason = str(exception) if exception and str(exception) else "You may not do that."
+    return forbidden(request, reason)
+
+
 @require_safe
 def index(request: HttpRequest) -> HttpResponse:
-    return redirect("model-list")
+    """The first upstream this user may see (the default one first)."""
+    visible = roles.visible_upstreams(request.user)
+    return redirect("model-list", visible[0].alias if visible else DEFAULT)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def legacy_redirect(request: HttpRequest, model_id: str = "", action: str = "") -> HttpResponse:
+    """The URLs from before several upstreams: the same page on the default upstream (307,
+    so a form posted to an old address is posted again, not lost)."""
+    if model_id:
+        target = reverse(f"model-{action or 'detail'}", args=[DEFAULT, model_id])
+    else:
+        target = reverse("model-list", args=[DEFAULT])
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponseRedirect(target + (f"?{query}" if query else ""), status=307)
 
 
 @never_cache
 @vary_on_headers("HX-Request")
 @require_safe
-def model_list(request: HttpRequest) -> HttpResponse:
+def model_list(request: HttpRequest, alias: str) -> HttpResponse:
+    upstream = upstream_for(request, alias)
     query = ListQuery.from_querydict(request.GET)
+    list_path = reverse("model-list", args=[alias])
     if request.GET.get("refresh") and not wants_fragment(request):
-        _safe_refresh(request)
-        return redirect(reverse("model-list") + query.url())
+        _safe_refresh(request, upstream)
+        return redirect(list_path + query.url())
     try:
-        listing = fetch_models(refresh=bool(request.GET.get("refresh")))
+        listing = fetch_models(upstream, refresh=bool(request.GET.get("refresh")))
     except modelsclient.APIError as exc:
         return problem_response(
             request, describe_error(exc), retry_url=request.get_full_path(), title="Models"
         )
     now = time.time()
     rows = [Row.from_api(m) for m in listing.models]
-    list_url = reverse("model-list") + query.url()
+    list_url = list_path + query.url()
     page = apply(rows, query, now)
     context = {
         "query": query,
         "page": page,
-        "pagination": paginate(
-            reverse("model-list"), page.number, page.num_pages, lambda n: query.url(page=n)
-        ),
+        "pagination": paginate(list_path, page.number, page.num_pages, lambda n: query.url(page=n)),
+        "can_delete": roles.can_delete(request.user, alias),
         "facets": facets(rows, query, now),
         "listing": listing,
         "total_models": len(rows),
@@ -110,10 +150,10 @@ def model_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _safe_refresh(request: HttpRequest) -> None:
+def _safe_refresh(request: HttpRequest, upstream: Upstream) -> None:
     """Refresh for a no-JS click; a failure is said in a message above the last copy."""
     try:
-        listing = fetch_models(refresh=True)
+        listing = fetch_models(upstream, refresh=True)
     except modelsclient.APIError:
         return  # nothing cached: the redirected page asks again and shows the problem
     if listing.error:  # the cached copy is still fresh, so the next page would not say why
@@ -127,10 +167,13 @@ def _safe_refresh(request: HttpRequest) -> None:
 @never_cache
 @vary_on_headers("HX-Request")
 @require_safe
-def model_detail(request: HttpRequest, model_id: str) -> HttpResponse:
-    client = get_client()
+def model_detail(request: HttpRequest, alias: str, model_id: str) -> HttpResponse:
+    upstream = upstream_for(request, alias)
+    client = get_client(upstream)
     try:
-        raw = call_within_budget(lambda c: c.models.with_raw_response.retrieve(model_id))
+        raw = call_within_budget(
+            lambda c: c.models.with_raw_response.retrieve(model_id), upstream=upstream
+        )
         model = raw.parse()
     except (modelsclient.APIError, ValueError) as exc:
         return problem_response(
@@ -152,7 +195,8 @@ def model_detail(request: HttpRequest, model_id: str) -> HttpResponse:
         "request_id": scrub(raw.request_id) if raw.request_id else None,
         "elapsed_ms": round(raw.elapsed.total_seconds() * 1000, 1),
         "retries_taken": raw.retries_taken,
-        "curl": _curl(request, client, raw.url),
+        "curl": _curl(request, upstream, client, raw.url),
+        "can_delete": roles.can_delete(request.user, alias),
         "page_title": model_id,
     }
     return render(request, template_for(request, "models/detail.html", "content"), context)
@@ -185,9 +229,11 @@ def _shown_body(body: Any) -> str:
     )
 
 
-def _curl(request: HttpRequest, client: modelsclient.Client, url: httpx.URL) -> str:
+def _curl(
+    request: HttpRequest, upstream: Upstream, client: modelsclient.Client, url: httpx.URL
+) -> str:
     """The request just made, as a shell command; the key is always `$OPENAI_API_KEY`."""
-    if current_upstream().is_sandbox:  # reachable over HTTP at this server's address
+    if upstream.is_sandbox:  # reachable over HTTP at this server's address
         url = httpx.URL(request.build_absolute_uri("/")).copy_with(raw_path=url.raw_path)
     parts = [f"curl {shlex.quote(str(url))}", '-H "Authorization: Bearer $OPENAI_API_KEY"']
     if client.organization:
@@ -200,17 +246,22 @@ def _curl(request: HttpRequest, client: modelsclient.Client, url: httpx.URL) -> 
 @never_cache
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET", "HEAD", "POST"])
-def model_delete(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+def model_delete(request: HtmxHttpRequest, alias: str, model_id: str) -> HttpResponse:
     """Admin-style delete: permission, fetch, confirm (GET), act (POST), message, redirect."""
-    if not roles.can_delete(request.user):
-        return deny(request, model_id, "Only owners may delete models.")
-    next_url = _next_url(request)
-    snapshot = cached_model(model_id)
+    upstream = upstream_for(request, alias)
+    if not roles.can_delete(request.user, alias):
+        return deny(request, upstream, model_id, "Only owners may delete models.")
+    next_url = _next_url(request, alias)
+    snapshot = cached_model(upstream, model_id)
     if request.method == "POST":
         form = ConfirmDeleteForm(request.POST, model_id=model_id)
         if form.is_valid():
             deletion = delete_model(
-                request.user, model_id, snapshot=snapshot, remote_addr=client_ip(request)
+                request.user,
+                upstream,
+                model_id,
+                snapshot=snapshot,
+                remote_addr=client_ip(request),
             )
             return _deletion_response(request, model_id, deletion, next_url)
         status = 422
@@ -220,7 +271,9 @@ def model_delete(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     gone = False
     if snapshot is None:
         try:
-            snapshot = call_within_budget(lambda c: c.models.retrieve(model_id).to_dict())
+            snapshot = call_within_budget(
+                lambda c: c.models.retrieve(model_id).to_dict(), upstream=upstream
+            )
         except modelsclient.NotFoundError:
             gone = True
         except (modelsclient.APIError, ValueError) as exc:
@@ -240,17 +293,20 @@ def model_delete(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     )
 
 
-def delete_confirmation_again(request: HttpRequest, model_id: str, *, notice: str) -> HttpResponse:
+def delete_confirmation_again(
+    request: HttpRequest, alias: str, model_id: str, *, notice: str
+) -> HttpResponse:
     """The confirmation once more, with `notice` and the id as typed, after a POST that was
     refused before reaching the view (a stale CSRF token): nothing was sent upstream."""
-    snapshot = cached_model(model_id)
+    upstream = upstream_for(request, alias)
+    snapshot = cached_model(upstream, model_id)
     typed = request.POST.get("confirm_id", "")[:1000]
     context = {
         "model_id": model_id,
         "row": Row.from_api(snapshot) if snapshot else None,
         "gone": False,
         "form": ConfirmDeleteForm(initial={"confirm_id": typed}, model_id=model_id),
-        "next_url": _next_url(request),
+        "next_url": _next_url(request, alias),
         "notice": notice,
         "page_title": f"Delete {model_id}",
     }
@@ -271,7 +327,7 @@ def _deletion_response(
     messages.add_message(request, deletion.level, deletion.text)
     if not request.htmx:
         return redirect(next_url)
-    if not _on_list_page(request):  # e.g. the detail page of the model that is now gone
+    if not _on_list_page(request, deletion.entry.upstream_alias):  # e.g. the gone model's page
         response = HttpResponse(status=204)
         response["HX-Redirect"] = next_url
         return response
@@ -279,17 +335,17 @@ def _deletion_response(
     return trigger_client_event(response, "models-changed", {"outcome": deletion.outcome})
 
 
-def _on_list_page(request: HttpRequest) -> bool:
-    return urlsplit(current_path(request) or "").path == reverse("model-list")
+def _on_list_page(request: HttpRequest, alias: str) -> bool:
+    return urlsplit(current_path(request) or "").path == reverse("model-list", args=[alias])
 
 
-def _next_url(request: HttpRequest) -> str:
+def _next_url(request: HttpRequest, alias: str) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
-    return reverse("model-list")
+    return reverse("model-list", args=[alias])
 
 
 @login_not_required
@@ -320,7 +376,7 @@ def _upstream_check() -> str:
 
     budget = Budget(min(READY_CHECK_SECONDS, settings.UPSTREAM_PAGE_BUDGET))
     try:
-        return call_within_budget(status_only, budget=budget)
+        return call_within_budget(status_only, upstream=DEFAULT, budget=budget)
     except modelsclient.APIError as exc:
         return f"error: {describe_error(exc).title}"
 

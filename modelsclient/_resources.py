@@ -71,8 +71,15 @@ def _lenient_list(body: object) -> _ModelList:
     )
 
 
+def _lenient_retrieved(body: object) -> Model:
+    """A retrieved model as sent; a body without an `id` is not a model at all."""
+    if not isinstance(body, dict) or "id" not in body:
+        raise ValueError("a model must have an id")
+    return _lenient_model(body)
+
+
 # A delete's answer is validated strictly: `deleted` must be a real boolean to be believed.
-_parse_model = model_parser(Model, lenient=_lenient_model)
+_parse_model = model_parser(Model, lenient=_lenient_retrieved)
 _parse_deleted = model_parser(ModelDeleted)
 _parse_list = model_parser(_ModelList, lenient=_lenient_list)
 

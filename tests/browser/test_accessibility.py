@@ -16,7 +16,7 @@ def test_the_list_page_has_no_serious_accessibility_violations(page: Page) -> No
 
 def test_the_detail_page_has_no_serious_accessibility_violations(page: Page) -> None:
     login(page, "owner")
-    page.goto(f"/models/{FINE_TUNE}/")
+    page.goto(f"/u/default/models/{FINE_TUNE}/")
     expect(page.locator("h1")).to_have_text(FINE_TUNE)
     assert axe_violations(page) == []
 
@@ -109,10 +109,10 @@ def test_list_detail_dialog_and_audit_pass_axe_at_phone_width_in_dark_mode(
     page = context.new_page()
     login(page, "owner")
     found = {"list": axe_violations(page)}
-    page.goto(f"/models/{FINE_TUNE}/")
+    page.goto(f"/u/default/models/{FINE_TUNE}/")
     found["detail"] = axe_violations(page)
     screenshot(page, "detail-phone-dark")
-    page.goto("/models/")
+    page.goto("/u/default/models/")
     page.get_by_role("link", name=f"Delete {FINE_TUNE}").click()
     expect(page.get_by_role("dialog")).to_be_visible()
     found["dialog"] = axe_violations(page)

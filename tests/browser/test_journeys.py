@@ -152,7 +152,7 @@ def test_owner_deletes_without_javascript_through_the_confirmation_page(
     page.fill("#confirm-id", model_id)
     page.get_by_role("button", name="Delete model").click()
 
-    expect(page).to_have_url(re.compile(r"/models/\?q=llama"))
+    expect(page).to_have_url(re.compile(r"/u/default/models/\?q=llama"))
     expect(page.locator("#messages")).to_contain_text(f"Deleted {model_id}")
     expect(page.locator(ROWS)).to_have_count(0)
     assert not SandboxModel.objects.filter(pk=model_id).exists()
@@ -207,7 +207,7 @@ def test_a_stale_token_keeps_the_typed_id_and_the_second_click_deletes(
     expect(dialog).to_contain_text("This page was out of date")
     expect(dialog).to_contain_text("Nothing was done. Try again.")
     expect(page.locator("#confirm-id")).to_have_value(model_id)
-    expect(page).to_have_url(re.compile(r"/models/\?q="))  # not sent away to sign in
+    expect(page).to_have_url(re.compile(r"/u/default/models/\?q="))  # not sent away to sign in
     assert SandboxModel.objects.filter(pk=model_id).exists()
     assert not AuditEntry.objects.exists()
     screenshot(page, "journey6-stale-token")

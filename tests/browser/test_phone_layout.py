@@ -82,7 +82,7 @@ def test_an_upstream_error_with_a_long_request_id_does_not_scroll_sideways(
             json={"error": {"message": "The server had an error: " + "x" * 120}},
             headers={"x-request-id": LONG_REQUEST_ID},
         )
-        screen.goto("/models/")
+        screen.goto("/u/default/models/")
         expect(screen.locator(".problem")).to_contain_text(LONG_REQUEST_ID)
     width = (screen.viewport_size or PHONE)["width"]
     assert _scroll_width(screen) <= width
@@ -92,7 +92,7 @@ def test_an_upstream_error_with_a_long_request_id_does_not_scroll_sideways(
 def test_a_missing_model_with_a_long_id_does_not_scroll_sideways_on_a_phone(phone: Page) -> None:
     login(phone, "support")
 
-    phone.goto(f"/models/{LONG_MODEL_ID}/")
+    phone.goto(f"/u/default/models/{LONG_MODEL_ID}/")
 
     expect(phone.locator(".problem")).to_be_visible()
     assert _scroll_width(phone) <= PHONE["width"]
@@ -104,7 +104,7 @@ def test_a_forbidden_page_with_a_long_model_id_does_not_scroll_sideways_on_a_pho
 ) -> None:
     login(phone, "support")
 
-    phone.goto(f"/models/{LONG_MODEL_ID}/delete/")
+    phone.goto(f"/u/default/models/{LONG_MODEL_ID}/delete/")
 
     expect(phone.locator(".problem__title")).to_have_text("Not allowed")
     assert _scroll_width(phone) <= PHONE["width"]
@@ -235,7 +235,7 @@ def test_numbered_pages_fit_every_width(screen: Page) -> None:
     reseed(500)
     login(screen, "owner")
 
-    screen.goto("/models/?per_page=25&page=7")
+    screen.goto("/u/default/models/?per_page=25&page=7")
 
     pages = screen.locator(".pagination")
     expect(pages.locator("[aria-current=page]")).to_have_text("7")

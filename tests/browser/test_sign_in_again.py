@@ -19,13 +19,13 @@ def test_signing_in_again_as_someone_else_replaces_the_browsers_session(
 ) -> None:
     login(page, "admin")
     admins_session = _session_cookie(context)
-    page.goto("/login/?expired=1&next=/models/%3Fq%3Dtriage")
+    page.goto("/login/?expired=1&next=/u/default/models/%3Fq%3Dtriage")
 
     page.fill("#id_username", "owner")
     page.fill("#id_password", PASSWORD)
     page.locator(".auth-card").get_by_role("button", name="Sign in").click()
 
-    expect(page).to_have_url(re.compile(r"/models/\?q=triage$"))
+    expect(page).to_have_url(re.compile(r"/u/default/models/\?q=triage$"))
     expect(page.locator(".whoami")).to_contain_text("owner")
     expect(page.locator(".whoami .role")).to_have_text("Owner")
     assert _session_cookie(context) != admins_session

@@ -54,7 +54,14 @@ def _signed_in(browser: Client) -> bool:
 
 
 @pytest.mark.parametrize(
-    "path", ["/models/", "/models/x/", "/models/x/delete/", "/audit/", "/audit/?format=csv"]
+    "path",
+    [
+        "/u/default/models/",
+        "/u/default/models/x/",
+        "/u/default/models/x/delete/",
+        "/audit/",
+        "/audit/?format=csv",
+    ],
 )
 def test_every_page_requires_sign_in(path: str, db: None) -> None:
     response = Client().get(path)
@@ -71,7 +78,9 @@ def test_a_signed_out_post_to_delete_goes_to_sign_in_without_calling_upstream(
         json={"id": FINE_TUNE, "object": "model", "deleted": True}
     )
 
-    response = Client().post(reverse("model-delete", args=[FINE_TUNE]), {"confirm_id": FINE_TUNE})
+    response = Client().post(
+        reverse("model-delete", args=["default", FINE_TUNE]), {"confirm_id": FINE_TUNE}
+    )
 
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
@@ -81,12 +90,15 @@ def test_a_signed_out_post_to_delete_goes_to_sign_in_without_calling_upstream(
 
 def test_a_signed_out_htmx_request_is_sent_to_sign_in_with_hx_redirect(db: None) -> None:
     response = Client().get(
-        "/models/",
-        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/models/?q=gpt"},
+        "/u/default/models/",
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": "http://testserver/u/default/models/?q=gpt",
+        },
     )
 
     assert response.status_code == 401
-    assert response["HX-Redirect"] == "/login/?next=%2Fmodels%2F%3Fq%3Dgpt&expired=1"
+    assert response["HX-Redirect"] == "/login/?next=%2Fu%2Fdefault%2Fmodels%2F%3Fq%3Dgpt&expired=1"
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/login/"])
@@ -137,11 +149,11 @@ def test_login_with_a_password_uses_django_login_and_a_new_session_key(
     response = _login(browser, "owner", PASSWORD)
 
     assert response.status_code == 302
-    assert response["Location"] == "/models/"
+    assert response["Location"] == "/"  # home: the first upstream this user may see
     after = browser.cookies[settings.SESSION_COOKIE_NAME].value
     assert after != before
     assert browser.session["_auth_user_id"] == str(demo_user.pk)
-    assert browser.get("/models/").status_code != 302
+    assert browser.get("/u/default/models/").status_code != 302
 
 
 def test_login_with_a_wrong_password_is_refused(demo_user: User) -> None:
@@ -169,7 +181,7 @@ def test_login_does_not_follow_next_to_another_host(next_url: str, demo_user: Us
     response = _login(browser, "owner", PASSWORD, next=next_url)
 
     assert response.status_code == 302
-    assert response["Location"] == "/models/"
+    assert response["Location"] == "/"  # home: the first upstream this user may see
     assert _signed_in(browser)
 
 
@@ -335,7 +347,7 @@ def test_forbidden_requests_are_logged(
 ) -> None:
     caplog.set_level(logging.INFO, logger="dashboard.security")
 
-    support.post(reverse("model-delete", args=[FINE_TUNE]), {"confirm_id": FINE_TUNE})
+    support.post(reverse("model-delete", args=["default", FINE_TUNE]), {"confirm_id": FINE_TUNE})
     support.get(reverse("audit-log"))
 
     forbidden = _events(caplog, "forbidden")
@@ -354,7 +366,7 @@ def test_csrf_failures_are_logged(
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(User.objects.get(username="olivia"))
 
-    browser.post(reverse("model-delete", args=[FINE_TUNE]), {"confirm_id": FINE_TUNE})
+    browser.post(reverse("model-delete", args=["default", FINE_TUNE]), {"confirm_id": FINE_TUNE})
 
     failures = _events(caplog, "csrf.failure")
     assert len(failures) == 1
@@ -374,12 +386,12 @@ def test_delete_is_logged_with_outcome_and_request_id_but_never_the_api_key(
         headers={"x-request-id": "req_log_deleted_1"},
     )
 
-    owner.post(reverse("model-delete", args=[FINE_TUNE]), {"confirm_id": FINE_TUNE})
+    owner.post(reverse("model-delete", args=["default", FINE_TUNE]), {"confirm_id": FINE_TUNE})
 
     deletes = _events(caplog, "delete")
     assert deletes == [
-        f"event=delete user='olivia' model='{FINE_TUNE}' outcome='deleted' status=200 "
-        "request_id='req_log_deleted_1'"
+        f"event=delete user='olivia' upstream='default' model='{FINE_TUNE}' "
+        "outcome='deleted' status=200 request_id='req_log_deleted_1'"
     ]
     _assert_no_secrets(caplog, REAL_API_KEY)
 
@@ -398,7 +410,7 @@ def test_an_upstream_error_that_echoes_the_api_key_is_scrubbed_everywhere(
     )
 
     response = owner.post(
-        reverse("model-delete", args=[FINE_TUNE]), {"confirm_id": FINE_TUNE}, follow=True
+        reverse("model-delete", args=["default", FINE_TUNE]), {"confirm_id": FINE_TUNE}, follow=True
     )
 
     assert response.status_code == 200
@@ -428,7 +440,7 @@ def test_pages_send_a_strict_content_security_policy(
     who: str, request: pytest.FixtureRequest, sandbox: int
 ) -> None:
     browser: Client = request.getfixturevalue("owner") if who == "owner" else Client()
-    response = browser.get("/models/" if who == "owner" else "/login/")
+    response = browser.get("/u/default/models/" if who == "owner" else "/login/")
 
     assert response.status_code == 200
     policy = _policy(response)
@@ -446,7 +458,7 @@ def test_pages_send_a_strict_content_security_policy(
 
 
 def test_every_script_tag_carries_this_responses_nonce(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     nonce = _policy(response)["script-src"][-1].removeprefix("'nonce-").removesuffix("'")
     scripts = re.findall(r"<script\b[^>]*>", response.content.decode())
@@ -458,14 +470,14 @@ def test_every_script_tag_carries_this_responses_nonce(owner: Client, sandbox: i
 
 
 def test_the_nonce_is_new_for_every_response(owner: Client, sandbox: int) -> None:
-    first = _policy(owner.get("/models/"))["script-src"][-1]
-    second = _policy(owner.get("/models/"))["script-src"][-1]
+    first = _policy(owner.get("/u/default/models/"))["script-src"][-1]
+    second = _policy(owner.get("/u/default/models/"))["script-src"][-1]
 
     assert first != second
 
 
 def test_htmx_is_configured_without_eval(owner: Client, sandbox: int) -> None:
-    html = owner.get("/models/").content.decode()
+    html = owner.get("/u/default/models/").content.decode()
 
     config = re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", html)
     assert config is not None
@@ -474,7 +486,7 @@ def test_htmx_is_configured_without_eval(owner: Client, sandbox: int) -> None:
 
 def test_pages_send_the_csrf_token_to_htmx_in_body_headers(owner: Client, sandbox: int) -> None:
     browser = owner
-    html = browser.get("/models/").content.decode()
+    html = browser.get("/u/default/models/").content.decode()
 
     match = re.search(r"<body hx-headers='(\{[^']+\})'>", html)
     assert match is not None

@@ -23,7 +23,7 @@ MODELS = [
 ]
 TYPED = "ft:gpt-4o-mini-2024-07-18:acme:triage:Ab12"  # half typed when the token went stale
 PLANTED = "x" * 32  # a well-formed token cookie the page's token does not match
-HTMX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/models/?q=acme"}
+HTMX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/u/default/models/?q=acme"}
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def _strict(username: str) -> Client:
 
 def _with_stale_token(browser: Client) -> str:
     """Open the confirmation (the page's token), then let the token cookie change under it."""
-    page = browser.get(reverse("model-delete", args=[FINE_TUNE]))
+    page = browser.get(reverse("model-delete", args=["default", FINE_TUNE]))
     token = _page_token(page.content)
     browser.cookies["csrftoken"] = PLANTED
     return token
@@ -64,18 +64,20 @@ def _page_token(content: bytes) -> str:
 
 
 def _confirm(token: str, typed: str = TYPED) -> dict[str, str]:
-    return {"confirm_id": typed, "csrfmiddlewaretoken": token, "next": "/models/?q=acme"}
+    return {"confirm_id": typed, "csrfmiddlewaretoken": token, "next": "/u/default/models/?q=acme"}
 
 
 def _url() -> str:
-    return reverse("model-delete", args=[FINE_TUNE])
+    return reverse("model-delete", args=["default", FINE_TUNE])
 
 
 def test_a_stale_token_on_a_valid_session_shows_the_confirmation_again_as_typed(
     owner: Client, upstream: respx.Route
 ) -> None:
     browser = _strict("olivia")
-    browser.get(reverse("model-list"))  # the list is cached: the page says whose model it is
+    browser.get(
+        reverse("model-list", args=["default"])
+    )  # the list is cached: the page says whose model it is
     stale = _with_stale_token(browser)
 
     response = browser.post(_url(), _confirm(stale))
@@ -85,7 +87,9 @@ def test_a_stale_token_on_a_valid_session_shows_the_confirmation_again_as_typed(
         STALE_TOKEN_MESSAGE
     )
     assert find(response.content, "input", id="confirm-id").attrs["value"] == TYPED
-    assert find(response.content, "input", name="next").attrs["value"] == "/models/?q=acme"
+    assert (
+        find(response.content, "input", name="next").attrs["value"] == "/u/default/models/?q=acme"
+    )
     assert find(response.content, "h2", id="dialog-title").text == "Delete model?"
     assert "Owned by acme" in find(response.content, "p", class_="muted").text
     assert "session expired" not in response.content.decode().lower()
@@ -104,7 +108,7 @@ def test_the_second_submit_after_a_stale_token_deletes_and_is_audited(
 
     assert refused.status_code == 403
     assert response.status_code == 302
-    assert response["Location"] == "/models/?q=acme"
+    assert response["Location"] == "/u/default/models/?q=acme"
     assert upstream.call_count == 1
     entry = AuditEntry.objects.get()
     assert (entry.username, entry.model_id, entry.outcome) == ("olivia", FINE_TUNE, "deleted")
@@ -154,7 +158,7 @@ def test_the_token_handed_to_htmx_after_a_stale_token_works_for_the_second_submi
 
     response = browser.post(
         _url(),
-        {"confirm_id": FINE_TUNE, "next": "/models/?q=acme"},
+        {"confirm_id": FINE_TUNE, "next": "/u/default/models/?q=acme"},
         headers={**HTMX, "X-CSRFToken": handed},
     )
 
@@ -167,7 +171,7 @@ def test_a_stale_token_on_another_form_says_the_page_was_out_of_date(
     owner: Client, upstream: respx.Route
 ) -> None:
     browser = _strict("olivia")
-    browser.get(reverse("model-list"))
+    browser.get(reverse("model-list", args=["default"]))
     browser.cookies["csrftoken"] = PLANTED
 
     response = browser.post(
@@ -178,7 +182,9 @@ def test_a_stale_token_on_another_form_says_the_page_was_out_of_date(
     assert find(response.content, "h1").text == "This page was out of date"
     assert find(response.content, "p", class_="problem__detail").text == STALE_TOKEN_MESSAGE
     assert find(response.content, "a", class_="btn--primary").attrs["href"] == "/audit/"
-    assert browser.get(reverse("model-list")).status_code == 200  # still signed in
+    assert (
+        browser.get(reverse("model-list", args=["default"])).status_code == 200
+    )  # still signed in
 
 
 def test_the_out_of_date_page_links_back_only_to_this_site(
@@ -188,7 +194,7 @@ def test_the_out_of_date_page_links_back_only_to_this_site(
 
     response = browser.post(reverse("logout"), headers={"Referer": "https://evil.example/x"})
 
-    assert find(response.content, "a", class_="btn--primary").attrs["href"] == "/models/"
+    assert find(response.content, "a", class_="btn--primary").attrs["href"] == "/"
 
 
 def test_a_stale_token_on_another_htmx_request_is_said_in_the_messages_area(
@@ -243,5 +249,5 @@ def test_without_a_session_a_refused_htmx_token_redirects_to_sign_in(
     assert response.status_code == 403
     assert response["HX-Redirect"].startswith("/login/?")
     assert "expired=1" in response["HX-Redirect"]
-    assert "next=%2Fmodels%2F%3Fq%3Dacme" in response["HX-Redirect"]
+    assert "next=%2Fu%2Fdefault%2Fmodels%2F%3Fq%3Dacme" in response["HX-Redirect"]
     assert upstream.call_count == 0

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.models import AuditEntry
-from dashboard.upstream import cached_model
+from dashboard.upstreams import cached_model, get_upstream
 
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:triage:Ab12Cd34"
 SLASHED = "acme/llama-3.1-8b-support"
@@ -26,7 +26,7 @@ DELETED_HEADERS = {"x-request-id": "req_delete_ok_42"}
 
 
 def _url(model_id: str) -> str:
-    return reverse("model-delete", args=[model_id])
+    return reverse("model-delete", args=["default", model_id])
 
 
 def _list_route(real_api: respx.MockRouter) -> respx.Route:
@@ -45,7 +45,7 @@ def _deleted(model_id: str) -> httpx.Response:
 
 
 def _cache_the_list(browser: Client) -> None:
-    assert browser.get(reverse("model-list")).status_code == 200
+    assert browser.get(reverse("model-list", args=["default"])).status_code == 200
 
 
 def _confirm(model_id: str, **extra: str) -> dict[str, str]:
@@ -156,7 +156,7 @@ def test_delete_by_owner_redirects_to_next_and_says_it_worked(
     _list_route(real_api)
     _cache_the_list(owner)
     _delete_route(real_api, FINE_TUNE).mock(return_value=_deleted(FINE_TUNE))
-    next_url = "/models/?q=triage&sort=id"
+    next_url = "/u/default/models/?q=triage&sort=id"
 
     response = owner.post(_url(FINE_TUNE), _confirm(FINE_TUNE, next=next_url))
 
@@ -174,11 +174,11 @@ def test_deleted_model_leaves_the_cached_list_without_another_list_call(
 ) -> None:
     listing = _list_route(real_api)
     _cache_the_list(owner)
-    assert FINE_TUNE in owner.get(reverse("model-list")).content.decode()
+    assert FINE_TUNE in owner.get(reverse("model-list", args=["default"])).content.decode()
     _delete_route(real_api, FINE_TUNE).mock(return_value=_deleted(FINE_TUNE))
 
     owner.post(_url(FINE_TUNE), _confirm(FINE_TUNE), follow=True)  # consumes the message
-    html = owner.get(reverse("model-list")).content.decode()
+    html = owner.get(reverse("model-list", args=["default"])).content.decode()
 
     assert FINE_TUNE not in html
     assert SLASHED in html
@@ -281,7 +281,7 @@ def test_delete_with_a_wrong_typed_id_is_refused_and_deletes_nothing(
     assert 'aria-invalid="true"' in html
     assert route.call_count == 0
     assert not AuditEntry.objects.exists()
-    assert FINE_TUNE in owner.get(reverse("model-list")).content.decode()
+    assert FINE_TUNE in owner.get(reverse("model-list", args=["default"])).content.decode()
 
 
 def test_delete_with_an_empty_typed_id_is_refused(
@@ -488,7 +488,9 @@ def test_upstream_failure_is_audited_and_shown_without_a_500_page(
     assert followed.status_code == 200
     html = followed.content.decode()
     assert f'<div class="alert alert--error">{FINE_TUNE} {page_text}' in html
-    assert cached_model(FINE_TUNE) is not None  # not deleted: still in the cached list
+    assert (
+        cached_model(get_upstream("default"), FINE_TUNE) is not None
+    )  # not deleted: still in the cached list
     entry = AuditEntry.objects.get()
     assert entry.outcome == outcome
     assert entry.upstream_status == status
@@ -512,7 +514,7 @@ def test_upstream_answering_deleted_false_is_recorded_as_refused(
     assert response.status_code == 200
     html = response.content.decode()
     assert f"{FINE_TUNE} was not deleted (deleted=false)." in html
-    assert cached_model(FINE_TUNE) is not None  # still in the cached list
+    assert cached_model(get_upstream("default"), FINE_TUNE) is not None  # still in the cached list
     entry = AuditEntry.objects.get()
     assert entry.outcome == AuditEntry.Outcome.REFUSED
     assert entry.upstream_status == 200
@@ -556,8 +558,11 @@ def test_htmx_delete_from_the_list_triggers_models_changed_with_oob_messages(
 
     response = owner.post(
         _url(FINE_TUNE),
-        _confirm(FINE_TUNE, next="/models/"),
-        headers={"HX-Request": "true", "HX-Current-URL": "http://testserver/models/?q=acme"},
+        _confirm(FINE_TUNE, next="/u/default/models/"),
+        headers={
+            "HX-Request": "true",
+            "HX-Current-URL": "http://testserver/u/default/models/?q=acme",
+        },
     )
 
     assert response.status_code == 200
@@ -576,15 +581,15 @@ def test_htmx_delete_from_the_detail_page_redirects_to_next(
     _list_route(real_api)
     _cache_the_list(owner)
     _delete_route(real_api, FINE_TUNE).mock(return_value=_deleted(FINE_TUNE))
-    detail = "http://testserver" + reverse("model-detail", args=[FINE_TUNE])
+    detail = "http://testserver" + reverse("model-detail", args=["default", FINE_TUNE])
 
     response = owner.post(
         _url(FINE_TUNE),
-        _confirm(FINE_TUNE, next="/models/?sort=id"),
+        _confirm(FINE_TUNE, next="/u/default/models/?sort=id"),
         headers={"HX-Request": "true", "HX-Current-URL": detail},
     )
 
-    assert response["HX-Redirect"] == "/models/?sort=id"
+    assert response["HX-Redirect"] == "/u/default/models/?sort=id"
     assert "HX-Trigger" not in response
     assert AuditEntry.objects.get().outcome == AuditEntry.Outcome.DELETED
 
@@ -601,7 +606,7 @@ def test_next_pointing_to_another_host_is_ignored(
 
     assert "evil.example" not in page.content.decode()
     assert response.status_code in (302, 303)
-    assert response["Location"] == "/models/"
+    assert response["Location"] == "/u/default/models/"
 
 
 def _csrf_checked_owner(owner: Client) -> Client:
@@ -616,7 +621,7 @@ def test_post_with_the_csrf_token_from_the_page_is_accepted(
     _list_route(real_api)
     route = _delete_route(real_api, FINE_TUNE).mock(return_value=_deleted(FINE_TUNE))
     browser = _csrf_checked_owner(owner)
-    browser.get(reverse("model-list"))
+    browser.get(reverse("model-list", args=["default"]))
     token = browser.cookies["csrftoken"].value
 
     response = browser.post(_url(FINE_TUNE), _confirm(FINE_TUNE), headers={"X-CSRFToken": token})

@@ -23,12 +23,12 @@ def test_a_model_id_with_leading_and_trailing_spaces_is_deleted_when_typed_exact
     owner: Client, spaced_model: str
 ) -> None:
     response = owner.post(
-        reverse("model-delete", args=[spaced_model]),
-        {"confirm_id": spaced_model, "next": "/models/"},
+        reverse("model-delete", args=["default", spaced_model]),
+        {"confirm_id": spaced_model, "next": "/u/default/models/"},
     )
 
     assert response.status_code == 302
-    assert response["Location"] == "/models/"
+    assert response["Location"] == "/u/default/models/"
     assert not SandboxModel.objects.filter(id=spaced_model).exists()
     entry = AuditEntry.objects.get()
     assert entry.model_id == spaced_model
@@ -39,7 +39,9 @@ def test_a_model_id_with_leading_and_trailing_spaces_is_deleted_when_typed_exact
 def test_the_same_id_without_its_spaces_is_not_a_confirmation(
     typed: str, owner: Client, spaced_model: str
 ) -> None:
-    response = owner.post(reverse("model-delete", args=[spaced_model]), {"confirm_id": typed})
+    response = owner.post(
+        reverse("model-delete", args=["default", spaced_model]), {"confirm_id": typed}
+    )
 
     assert response.status_code == 422
     assert (
@@ -55,7 +57,9 @@ def test_spaces_typed_around_an_ordinary_id_are_not_a_confirmation(
 ) -> None:
     model_id = SandboxModel.objects.filter(id__startswith="ft:").order_by("id")[0].id
 
-    response = owner.post(reverse("model-delete", args=[model_id]), {"confirm_id": f" {model_id}"})
+    response = owner.post(
+        reverse("model-delete", args=["default", model_id]), {"confirm_id": f" {model_id}"}
+    )
 
     assert response.status_code == 422
     assert f"the id is “{model_id}”" in response.content.decode()

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from dashboard.models import AuditEntry
 from dashboard.sandbox.models import SandboxModel
-from dashboard.upstream import cached_model
+from dashboard.upstreams import cached_model, get_upstream
 
 from .conftest import REAL_API_BASE
 
@@ -44,14 +44,14 @@ def _no_real_sleeping(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def listed(owner: Client, real_api: respx.MockRouter) -> respx.MockRouter:
     """The real API lists the fine-tune, and the owner's list page has cached it."""
     real_api.get("/models").respond(json={"object": "list", "data": [MODEL]})
-    assert owner.get(reverse("model-list")).status_code == 200
+    assert owner.get(reverse("model-list", args=["default"])).status_code == 200
     return real_api
 
 
 def _delete(owner: Client, model_id: str = FINE_TUNE) -> str:
     """POST the confirmed delete, follow the redirect, and return the message shown."""
     response = owner.post(
-        reverse("model-delete", args=[model_id]), {"confirm_id": model_id}, follow=True
+        reverse("model-delete", args=["default", model_id]), {"confirm_id": model_id}, follow=True
     )
     assert response.status_code == 200
     return _alerts(response.content.decode())
@@ -114,7 +114,7 @@ def test_a_lost_answer_and_a_check_that_finds_the_model_gone_is_deleted_confirme
     assert entry.outcome == Outcome.DELETED
     assert entry.confirmed_by == AuditEntry.Confirmation.CHECK
     assert entry.message.startswith("Deleted — confirmed by a check: the model is gone.")
-    assert cached_model(FINE_TUNE) is None
+    assert cached_model(get_upstream("default"), FINE_TUNE) is None
 
 
 @pytest.mark.parametrize("lost", LOST_ANSWERS.values(), ids=LOST_ANSWERS.keys())
@@ -133,7 +133,7 @@ def test_a_lost_answer_and_a_check_that_finds_the_model_is_not_deleted_confirmed
     assert entry.outcome == Outcome.FAILED
     assert entry.confirmed_by == AuditEntry.Confirmation.CHECK
     assert "not deleted (a check found the model still there)" in entry.message
-    assert cached_model(FINE_TUNE) is not None
+    assert cached_model(get_upstream("default"), FINE_TUNE) is not None
 
 
 @pytest.mark.parametrize(
@@ -347,7 +347,7 @@ def test_a_refused_delete_quotes_the_apis_reason(owner: Client, listed: respx.Mo
 # --- The routine stands on its own (no request) ------------------------------------------------
 
 
-def test_the_routine_takes_an_actor_and_a_model_id_and_returns_the_outcome(
+def test_the_routine_takes_an_actor_an_upstream_and_a_model_id_and_returns_the_outcome(
     owner: Client, listed: respx.MockRouter
 ) -> None:
     from django.contrib.auth.models import User
@@ -359,7 +359,7 @@ def test_the_routine_takes_an_actor_and_a_model_id_and_returns_the_outcome(
         json={"id": FINE_TUNE, "object": "model", "deleted": True}
     )
 
-    deletion = delete_model(User.objects.get(username="olivia"), FINE_TUNE)
+    deletion = delete_model(User.objects.get(username="olivia"), get_upstream("default"), FINE_TUNE)
 
     assert deletion.entry.model_snapshot == MODEL
     assert deletion.outcome == Outcome.DELETED

@@ -27,7 +27,7 @@ def test_demo_logins_work_in_sandbox_mode(demo_users: None) -> None:
     response = _sign_in("owner", "demo")
 
     assert response.status_code == 302
-    assert response["Location"] == "/models/"
+    assert response["Location"] == "/"  # home: the first upstream this user may see
 
 
 def test_a_leftover_demo_login_is_refused_when_a_real_api_key_is_set(

@@ -47,7 +47,7 @@ def _code_blocks(response: Any) -> list[str]:
 
 
 def _detail_url(model_id: str) -> str:
-    return reverse("model-detail", args=[model_id])
+    return reverse("model-detail", args=["default", model_id])
 
 
 def _model(model_id: str, **extra: Any) -> dict[str, Any]:
@@ -171,8 +171,9 @@ def test_detail_offers_delete_to_an_owner_for_an_organisation_model(
 ) -> None:
     response = owner.get(_detail_url("acme/llama-3.1-8b-support"))
 
-    assert 'href="/models/acme%252Fllama-3.1-8b-support/delete/?next=/models/"' in (
-        response.content.decode()
+    assert (
+        'href="/u/default/models/acme%252Fllama-3.1-8b-support/delete/?next=/u/default/models/"'
+        in (response.content.decode())
     )
 
 
@@ -368,7 +369,10 @@ def test_copy_as_curl_quotes_an_id_the_shell_would_interpret(
 
 
 def test_detail_url_of_an_id_with_a_slash_is_one_encoded_segment(db: None) -> None:
-    assert _detail_url("acme/llama-3.1-8b-support") == "/models/acme%252Fllama-3.1-8b-support/"
+    assert (
+        _detail_url("acme/llama-3.1-8b-support")
+        == "/u/default/models/acme%252Fllama-3.1-8b-support/"
+    )
 
 
 @pytest.mark.parametrize(
@@ -470,7 +474,7 @@ def test_detail_always_asks_upstream_even_when_the_list_is_cached(
 ) -> None:
     real_api.get("/models").respond(200, json={"object": "list", "data": [_model("m")]})
     route = _serve_model(real_api, _model("m", context_window=1))
-    owner.get("/models/")
+    owner.get("/u/default/models/")
 
     owner.get(_detail_url("m"))
     owner.get(_detail_url("m"))
@@ -482,7 +486,7 @@ def test_detail_requires_login(client: Client, db: None) -> None:
     response = client.get(_detail_url("gpt-4o"))
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/login/?next=/models/gpt-4o/")
+    assert response["Location"].startswith("/login/?next=/u/default/models/gpt-4o/")
 
 
 # --- The real key appears in no page ----------------------------------------------------------
@@ -517,15 +521,15 @@ def test_the_real_api_key_appears_in_no_page(
     pages = []
     for headers in ({}, HTMX):
         pages += [
-            owner.get("/models/", headers=headers),
+            owner.get("/u/default/models/", headers=headers),
             owner.get(_detail_url("acme-model"), headers=headers),
             owner.get(_detail_url("missing"), headers=headers),
-            owner.get(reverse("model-delete", args=["acme-model"]), headers=headers),
-            support.get(reverse("model-delete", args=["acme-model"]), headers=headers),
+            owner.get(reverse("model-delete", args=["default", "acme-model"]), headers=headers),
+            support.get(reverse("model-delete", args=["default", "acme-model"]), headers=headers),
         ]
     deleted = owner.post(
-        reverse("model-delete", args=["acme-model"]),
-        {"confirm_id": "acme-model", "next": "/models/"},
+        reverse("model-delete", args=["default", "acme-model"]),
+        {"confirm_id": "acme-model", "next": "/u/default/models/"},
         follow=True,
     )
     pages += [deleted, owner.get("/audit/"), owner.get("/audit/?format=csv")]
@@ -533,9 +537,9 @@ def test_the_real_api_key_appears_in_no_page(
         401, json={"error": {"message": f"Bad key {REAL_API_KEY}", "type": "invalid_request_error"}}
     )
     settings.MODELS_CACHE_SECONDS = 0
-    pages += [owner.get("/models/"), owner.get("/models/", headers=HTMX)]
+    pages += [owner.get("/u/default/models/"), owner.get("/u/default/models/", headers=HTMX)]
     leaky_api.get("/models").mock(side_effect=httpx.ConnectError(f"refused {REAL_API_KEY}"))
-    pages += [owner.get("/models/", {"refresh": "1"}, follow=True)]
+    pages += [owner.get("/u/default/models/", {"refresh": "1"}, follow=True)]
 
     statuses = [page.status_code for page in pages]
     assert statuses == [200, 200, 404, 200, 403] * 2 + [200, 200, 200, 200, 200, 200]

@@ -94,7 +94,7 @@ def _serve(router: respx.MockRouter, models: list[dict]) -> respx.Route:
 
 
 def test_list_without_htmx_is_the_full_page(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -105,7 +105,7 @@ def test_list_without_htmx_is_the_full_page(owner: Client, sandbox: int) -> None
 
 
 def test_list_with_htmx_header_is_only_the_results_fragment(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", headers=HTMX)
+    response = owner.get("/u/default/models/", headers=HTMX)
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -118,27 +118,27 @@ def test_list_with_htmx_header_is_only_the_results_fragment(owner: Client, sandb
 
 def test_list_response_varies_on_the_htmx_header(owner: Client, sandbox: int) -> None:
     for headers in ({}, HTMX):
-        response = owner.get("/models/", headers=headers)
+        response = owner.get("/u/default/models/", headers=headers)
         vary = [part.strip().lower() for part in response["Vary"].split(",")]
         assert "hx-request" in vary
 
 
 def test_list_sends_an_anonymous_browser_to_the_login_page(client: Client, db: None) -> None:
-    response = client.get("/models/?q=acme")
+    response = client.get("/u/default/models/?q=acme")
 
     assert response.status_code == 302
-    assert response["Location"] == "/login/?next=/models/%3Fq%3Dacme"
+    assert response["Location"] == "/login/?next=/u/default/models/%3Fq%3Dacme"
 
 
 def test_list_answers_an_anonymous_htmx_request_with_401_and_hx_redirect(
     client: Client, db: None
 ) -> None:
-    response = client.get("/models/", headers=HTMX)
+    response = client.get("/u/default/models/", headers=HTMX)
 
     assert response.status_code == 401
     location = response["HX-Redirect"]
     assert urlsplit(location).path == "/login/"
-    assert _params(location)["next"] == ["/models/"]
+    assert _params(location)["next"] == ["/u/default/models/"]
     assert b"<html" not in response.content
 
 
@@ -146,14 +146,14 @@ def test_site_root_redirects_to_the_model_list(owner: Client) -> None:
     response = owner.get("/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/models/"
+    assert response["Location"] == "/u/default/models/"
 
 
 # --- Search -----------------------------------------------------------------------------------
 
 
 def test_search_requires_every_word_to_match_id_or_owner(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"q": "acme triage"})
+    response = owner.get("/u/default/models/", {"q": "acme triage"})
 
     assert sorted(_ids(response)) == [
         "ft:gpt-4.1-2025-04-14:acme:triage:1BTHaFiM",
@@ -164,15 +164,15 @@ def test_search_requires_every_word_to_match_id_or_owner(owner: Client, sandbox:
 
 
 def test_search_is_case_insensitive(owner: Client, sandbox: int) -> None:
-    lower = owner.get("/models/", {"q": "acme triage"})
-    upper = owner.get("/models/", {"q": "ACME TriAGE"})
+    lower = owner.get("/u/default/models/", {"q": "acme triage"})
+    upper = owner.get("/u/default/models/", {"q": "ACME TriAGE"})
 
     assert len(_ids(upper)) == 3
     assert _ids(upper) == _ids(lower)
 
 
 def test_search_matches_the_owner_as_well_as_the_id(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"q": "openai-internal", "per_page": 100})
+    response = owner.get("/u/default/models/", {"q": "openai-internal", "per_page": 100})
 
     assert sorted(_ids(response)) == ["text-embedding-ada-002", "tts-1", "whisper-1"]
 
@@ -180,7 +180,7 @@ def test_search_matches_the_owner_as_well_as_the_id(owner: Client, sandbox: int)
 def test_search_with_one_word_that_matches_nothing_finds_nothing(
     owner: Client, sandbox: int
 ) -> None:
-    response = owner.get("/models/", {"q": "triage system"})
+    response = owner.get("/u/default/models/", {"q": "triage system"})
 
     assert _ids(response) == []
     assert "No models match" in _text(response)
@@ -191,7 +191,7 @@ def test_search_with_one_word_that_matches_nothing_finds_nothing(
 
 
 def test_owner_filter_shows_only_that_owners_models(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"owner": "openai", "per_page": 100})
+    response = owner.get("/u/default/models/", {"owner": "openai", "per_page": 100})
 
     assert sorted(_ids(response)) == ["gpt-3.5-turbo", "gpt-4"]
     assert _option(response, "facet-owner", "openai") == "openai (2)"
@@ -200,7 +200,7 @@ def test_owner_filter_shows_only_that_owners_models(owner: Client, sandbox: int)
 def test_owner_filter_options_show_how_many_models_each_owner_has(
     owner: Client, sandbox: int
 ) -> None:
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert _option(response, "facet-owner", "acme") == "acme (38)"
     assert _option(response, "facet-owner", "system") == "system (21)"
@@ -209,7 +209,7 @@ def test_owner_filter_options_show_how_many_models_each_owner_has(
 
 
 def test_kind_filter_fine_tuned_shows_only_fine_tunes(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"kind": "fine-tuned", "per_page": 100})
+    response = owner.get("/u/default/models/", {"kind": "fine-tuned", "per_page": 100})
 
     ids = _ids(response)
     assert len(ids) == 35
@@ -221,7 +221,7 @@ def test_kind_filter_fine_tuned_shows_only_fine_tunes(owner: Client, sandbox: in
 def test_kind_filter_base_shows_only_models_that_are_not_fine_tunes(
     owner: Client, sandbox: int
 ) -> None:
-    response = owner.get("/models/", {"kind": "base", "per_page": 100})
+    response = owner.get("/u/default/models/", {"kind": "base", "per_page": 100})
 
     ids = _ids(response)
     assert len(ids) == 29
@@ -230,7 +230,7 @@ def test_kind_filter_base_shows_only_models_that_are_not_fine_tunes(
 
 
 def test_base_model_filter_shows_the_fine_tunes_of_that_base(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"base": "gpt-3.5-turbo-0125"})
+    response = owner.get("/u/default/models/", {"base": "gpt-3.5-turbo-0125"})
 
     assert sorted(_ids(response)) == [
         "ft:gpt-3.5-turbo-0125:acme:legal-review:fAPXrSLU",
@@ -244,7 +244,7 @@ def test_base_model_filter_shows_the_fine_tunes_of_that_base(owner: Client, sand
 def test_filter_counts_take_the_other_active_filters_into_account(
     owner: Client, sandbox: int
 ) -> None:
-    response = owner.get("/models/", {"q": "triage"})
+    response = owner.get("/u/default/models/", {"q": "triage"})
 
     assert _option(response, "facet-owner", "acme") == "acme (3)"
     assert _option(response, "facet-kind", "fine-tuned") == "Fine-tuned (3)"
@@ -263,14 +263,14 @@ def test_filter_counts_take_the_other_active_filters_into_account(
 def test_each_filters_any_option_counts_what_the_other_filters_let_through(
     owner: Client, sandbox: int, params: dict[str, str], any_counts: dict[str, str]
 ) -> None:
-    response = owner.get("/models/", params)
+    response = owner.get("/u/default/models/", params)
 
     for name, count in any_counts.items():
         assert _option(response, f"facet-{name}", "") == f"Any ({count})"
 
 
 def test_the_selected_filter_option_is_marked_selected(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"owner": "openai"})
+    response = owner.get("/u/default/models/", {"owner": "openai"})
 
     assert '<option value="openai" selected>' in response.content.decode()
     assert '<option value="acme" selected>' not in response.content.decode()
@@ -298,7 +298,7 @@ def test_age_filter_shows_models_older_than_the_chosen_days(
 ) -> None:
     _serve(real_api, [_model(name, days_old=days) for name, days in AGED])
 
-    response = owner.get("/models/", {"age": age})
+    response = owner.get("/u/default/models/", {"age": age})
 
     assert sorted(_ids(response)) == expected
 
@@ -308,7 +308,7 @@ def test_age_filter_options_count_the_models_older_than_each_limit(
 ) -> None:
     _serve(real_api, [_model(name, days_old=days) for name, days in AGED])
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert _option(response, "facet-age", "30") == "Older than 30 days (4)"
     assert _option(response, "facet-age", "90") == "Older than 90 days (3)"
@@ -316,7 +316,7 @@ def test_age_filter_options_count_the_models_older_than_each_limit(
 
 
 def test_unknown_filter_values_are_ignored(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"kind": "evil", "age": "7"})
+    response = owner.get("/u/default/models/", {"kind": "evil", "age": "7"})
 
     assert response.status_code == 200
     assert "1–50 of 64" in _text(response)
@@ -326,7 +326,7 @@ def test_unknown_filter_values_are_ignored(owner: Client, sandbox: int) -> None:
 
 
 def test_kind_column_shows_the_parts_of_a_fine_tune_id(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"q": "KUpTXYgw"})
+    response = owner.get("/u/default/models/", {"q": "KUpTXYgw"})
 
     page = response.content.decode()
     assert _ids(response) == ["ft:gpt-4.1-2025-04-14:acme:triage:KUpTXYgw"]
@@ -339,7 +339,7 @@ def test_kind_column_shows_the_parts_of_a_fine_tune_id(owner: Client, sandbox: i
 def test_kind_column_says_base_for_a_model_that_is_not_a_fine_tune(
     owner: Client, sandbox: int
 ) -> None:
-    response = owner.get("/models/", {"q": "whisper"})
+    response = owner.get("/u/default/models/", {"q": "whisper"})
 
     page = response.content.decode()
     assert _ids(response) == ["whisper-1"]
@@ -352,7 +352,7 @@ def test_created_column_is_relative_with_the_exact_utc_time_on_hover(
 ) -> None:
     _serve(real_api, [{"id": "m", "object": "model", "created": 1700000000, "owned_by": "acme"}])
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     page = response.content.decode()
     assert '<time datetime="2023-11-14T22:13:20+00:00" title="2023-11-14 22:13:20 UTC">' in page
@@ -364,7 +364,7 @@ def test_shutdown_column_shows_the_date_or_a_dash(
 ) -> None:
     _serve(real_api, [_model("retiring", shutdown_date="2026-10-23"), _model("staying")])
 
-    response = owner.get("/models/", {"sort": "id"})
+    response = owner.get("/u/default/models/", {"sort": "id"})
 
     cells = re.findall(r'<td class="col-shutdown_date"[^>]*>(.*?)</td>', response.content.decode())
     assert cells == ['<span class="mono">2026-10-23</span>', '<span class="muted">—</span>']
@@ -400,7 +400,7 @@ def test_sorting_by_a_column_orders_the_rows(
 ) -> None:
     _serve(real_api, SORTABLE)
 
-    response = owner.get("/models/", {"sort": sort})
+    response = owner.get("/u/default/models/", {"sort": sort})
 
     assert _ids(response) == expected
 
@@ -408,14 +408,14 @@ def test_sorting_by_a_column_orders_the_rows(
 def test_default_sort_is_newest_first(owner: Client, real_api: respx.MockRouter) -> None:
     _serve(real_api, SORTABLE)
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert _ids(response) == ["alpha", "bravo", "charlie", "ft:gpt-4o:acme:x:job1"]
 
 
 def test_sorted_column_header_carries_aria_sort(owner: Client, sandbox: int) -> None:
-    ascending = _aria_sort(owner.get("/models/", {"sort": "owned_by"}))
-    descending = _aria_sort(owner.get("/models/", {"sort": "-id"}))
+    ascending = _aria_sort(owner.get("/u/default/models/", {"sort": "owned_by"}))
+    descending = _aria_sort(owner.get("/u/default/models/", {"sort": "-id"}))
 
     assert ascending == {
         "id": "none",
@@ -429,7 +429,7 @@ def test_sorted_column_header_carries_aria_sort(owner: Client, sandbox: int) -> 
 
 
 def test_clicking_the_sorted_column_again_flips_its_direction(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"sort": "id", "q": "acme"})
+    response = owner.get("/u/default/models/", {"sort": "id", "q": "acme"})
 
     columns = ("id", "kind", "owned_by", "created", "shutdown_date")
     links = dict(zip(columns, _sort_links(response), strict=True))
@@ -456,14 +456,14 @@ def test_clicking_the_sorted_column_again_flips_its_direction(owner: Client, san
 def test_page_sizes_cut_the_list_and_say_which_rows_are_shown(
     owner: Client, sandbox: int, params: dict, rows: int, summary: str
 ) -> None:
-    response = owner.get("/models/", params)
+    response = owner.get("/u/default/models/", params)
 
     assert len(_ids(response)) == rows
     assert summary in _text(response)
 
 
 def test_pages_do_not_overlap_and_cover_every_model(owner: Client, sandbox: int) -> None:
-    pages = [owner.get("/models/", {"per_page": 25, "page": n}) for n in (1, 2, 3)]
+    pages = [owner.get("/u/default/models/", {"per_page": 25, "page": n}) for n in (1, 2, 3)]
 
     ids = [model_id for page in pages for model_id in _ids(page)]
     assert len(ids) == 64
@@ -471,8 +471,8 @@ def test_pages_do_not_overlap_and_cover_every_model(owner: Client, sandbox: int)
 
 
 def test_a_page_past_the_end_shows_the_last_page(owner: Client, sandbox: int) -> None:
-    last = owner.get("/models/", {"per_page": 25, "page": 3})
-    past = owner.get("/models/", {"per_page": 25, "page": 99})
+    last = owner.get("/u/default/models/", {"per_page": 25, "page": 3})
+    past = owner.get("/u/default/models/", {"per_page": 25, "page": 99})
 
     assert past.status_code == 200
     assert "51–64 of 64" in _text(past)
@@ -494,9 +494,9 @@ def test_a_page_past_the_end_shows_the_last_page(owner: Client, sandbox: int) ->
 def test_invalid_list_params_fall_back_to_the_defaults(
     owner: Client, sandbox: int, params: dict
 ) -> None:
-    default = owner.get("/models/")
+    default = owner.get("/u/default/models/")
 
-    response = owner.get("/models/", params)
+    response = owner.get("/u/default/models/", params)
 
     assert response.status_code == 200
     assert "1–50 of 64" in _text(response)
@@ -508,7 +508,8 @@ def test_pagination_links_keep_search_filters_sort_and_page_size(
     owner: Client, sandbox: int
 ) -> None:
     response = owner.get(
-        "/models/", {"q": "acme", "kind": "fine-tuned", "sort": "id", "per_page": 25, "page": 1}
+        "/u/default/models/",
+        {"q": "acme", "kind": "fine-tuned", "sort": "id", "per_page": 25, "page": 1},
     )
 
     assert "1–25 of 35" in _text(response)
@@ -520,7 +521,7 @@ def test_pagination_links_keep_search_filters_sort_and_page_size(
         "page": ["2"],
         "per_page": ["25"],
     }
-    following = owner.get("/models/" + next_link)
+    following = owner.get("/u/default/models/" + next_link)
     assert "26–35 of 35" in _text(following)
     assert _ids(following) == sorted(_ids(following), key=str.casefold)
 
@@ -529,7 +530,8 @@ def test_sort_links_keep_search_filters_and_page_size_and_go_back_to_page_one(
     owner: Client, sandbox: int
 ) -> None:
     response = owner.get(
-        "/models/", {"q": "acme", "owner": "acme", "base": "babbage-002", "per_page": 25, "page": 2}
+        "/u/default/models/",
+        {"q": "acme", "owner": "acme", "base": "babbage-002", "per_page": 25, "page": 2},
     )
 
     links = _sort_links(response)
@@ -544,19 +546,19 @@ def test_sort_links_keep_search_filters_and_page_size_and_go_back_to_page_one(
 
 
 def test_every_htmx_link_in_the_table_has_the_same_real_href(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"q": "acme", "per_page": 25, "page": 2})
+    response = owner.get("/u/default/models/", {"q": "acme", "per_page": 25, "page": 2})
 
     pairs = re.findall(r'href="([^"]*)" hx-get="([^"]*)"', response.content.decode())
     assert len(pairs) >= 7  # five sort headers, previous, next
     for href, hx_get in pairs:
         if href.startswith("?"):
-            assert hx_get == "/models/" + href
+            assert hx_get == "/u/default/models/" + href
         else:
             assert hx_get == href
 
 
 def test_the_filter_form_keeps_the_sort_when_it_is_submitted(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"sort": "owned_by"}, headers=HTMX)
+    response = owner.get("/u/default/models/", {"sort": "owned_by"}, headers=HTMX)
 
     assert '<input type="hidden" name="sort" value="owned_by">' in response.content.decode()
     assert '<option value="25">25</option>' in response.content.decode()
@@ -569,7 +571,7 @@ def test_the_filter_form_keeps_the_sort_when_it_is_submitted(owner: Client, sand
 def test_owner_sees_delete_buttons_only_for_models_not_owned_by_the_provider(
     owner: Client, sandbox: int
 ) -> None:
-    response = owner.get("/models/", {"per_page": 100})
+    response = owner.get("/u/default/models/", {"per_page": 100})
 
     deletable = _delete_labels(response)
     assert len(deletable) == 38
@@ -581,11 +583,13 @@ def test_owner_sees_delete_buttons_only_for_models_not_owned_by_the_provider(
 def test_delete_button_links_to_the_encoded_delete_url_and_comes_back_to_the_list(
     owner: Client, sandbox: int
 ) -> None:
-    response = owner.get("/models/", {"q": "llama"})
+    response = owner.get("/u/default/models/", {"q": "llama"})
 
-    (href,) = re.findall(r'href="(/models/[^"]*/delete/[^"]*)"', response.content.decode())
+    (href,) = re.findall(
+        r'href="(/u/default/models/[^"]*/delete/[^"]*)"', response.content.decode()
+    )
     assert html.unescape(href) == (
-        "/models/acme%252Fllama-3.1-8b-support/delete/?next=/models/%3Fq%3Dllama"
+        "/u/default/models/acme%252Fllama-3.1-8b-support/delete/?next=/u/default/models/%3Fq%3Dllama"
     )
 
 
@@ -595,7 +599,7 @@ def test_support_and_admin_never_see_delete_buttons(
 ) -> None:
     browser: Client = request.getfixturevalue(role)
 
-    response = browser.get("/models/", {"per_page": 100})
+    response = browser.get("/u/default/models/", {"per_page": 100})
 
     assert response.status_code == 200
     assert len(_ids(response)) == 64
@@ -617,7 +621,7 @@ def test_users_who_may_not_delete_see_no_actions_column_at_all(
 ) -> None:
     browser: Client = request.getfixturevalue(role)
 
-    response = browser.get("/models/", {"per_page": 25})
+    response = browser.get("/u/default/models/", {"per_page": 25})
 
     assert _actions_cells(response) == ([], [])
     assert len(find_all(response.content, "th", scope="col")) == 5
@@ -625,7 +629,7 @@ def test_users_who_may_not_delete_see_no_actions_column_at_all(
 
 
 def test_owners_see_the_actions_column_on_every_row(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"per_page": 25})
+    response = owner.get("/u/default/models/", {"per_page": 25})
 
     headers, cells = _actions_cells(response)
     assert [header.text for header in headers] == ["Actions"]
@@ -640,8 +644,8 @@ def test_a_warm_list_makes_no_second_upstream_call(
 ) -> None:
     route = _serve(real_api, [_model("one", days_old=1), _model("two", days_old=2)])
 
-    first = owner.get("/models/")
-    second = owner.get("/models/", {"sort": "id"}, headers=HTMX)
+    first = owner.get("/u/default/models/")
+    second = owner.get("/u/default/models/", {"sort": "id"}, headers=HTMX)
 
     assert route.call_count == 1
     assert _ids(first) == ["one", "two"]
@@ -653,7 +657,7 @@ def test_list_says_how_old_the_data_is_and_offers_refresh(
 ) -> None:
     _serve(real_api, [_model("one")])
 
-    response = owner.get("/models/", {"q": "one"})
+    response = owner.get("/u/default/models/", {"q": "one"})
 
     assert re.search(r"fetched \d+ s ago · Refresh", _text(response))
     assert _hrefs_to_refresh(response) == ["?q=one&refresh=1"]
@@ -663,13 +667,13 @@ def test_htmx_refresh_fetches_again_and_pushes_the_url_without_refresh(
     owner: Client, real_api: respx.MockRouter
 ) -> None:
     route = _serve(real_api, [_model("one")])
-    owner.get("/models/")
+    owner.get("/u/default/models/")
 
-    response = owner.get("/models/", {"q": "one", "refresh": "1"}, headers=HTMX)
+    response = owner.get("/u/default/models/", {"q": "one", "refresh": "1"}, headers=HTMX)
 
     assert route.call_count == 2
     assert response.status_code == 200
-    assert response["HX-Push-Url"] == "/models/?q=one"
+    assert response["HX-Push-Url"] == "/u/default/models/?q=one"
     assert _ids(response) == ["one"]
 
 
@@ -677,12 +681,12 @@ def test_refresh_without_htmx_refetches_and_redirects_to_the_url_without_refresh
     owner: Client, real_api: respx.MockRouter
 ) -> None:
     route = _serve(real_api, [_model("one")])
-    owner.get("/models/")
+    owner.get("/u/default/models/")
 
-    response = owner.get("/models/", {"q": "one", "sort": "id", "refresh": "1"})
+    response = owner.get("/u/default/models/", {"q": "one", "sort": "id", "refresh": "1"})
 
     assert response.status_code == 302
-    assert response["Location"] == "/models/?q=one&sort=id"
+    assert response["Location"] == "/u/default/models/?q=one&sort=id"
     assert route.call_count == 2
     after = owner.get(response["Location"])
     assert route.call_count == 2
@@ -693,11 +697,11 @@ def test_refresh_shows_models_that_appeared_upstream(
     owner: Client, real_api: respx.MockRouter
 ) -> None:
     route = _serve(real_api, [_model("one")])
-    owner.get("/models/")
+    owner.get("/u/default/models/")
     route.respond(200, json={"object": "list", "data": [_model("one"), _model("new")]})
 
-    stale = owner.get("/models/", {"sort": "id"})
-    fresh = owner.get("/models/", {"sort": "id", "refresh": "1"}, headers=HTMX)
+    stale = owner.get("/u/default/models/", {"sort": "id"})
+    fresh = owner.get("/u/default/models/", {"sort": "id", "refresh": "1"}, headers=HTMX)
 
     assert _ids(stale) == ["one"]
     assert _ids(fresh) == ["new", "one"]
@@ -710,7 +714,7 @@ def test_with_cache_seconds_zero_every_load_calls_upstream(
     route = _serve(real_api, [_model("one")])
 
     for _ in range(3):
-        assert owner.get("/models/").status_code == 200
+        assert owner.get("/u/default/models/").status_code == 200
 
     assert route.call_count == 3
 
@@ -720,7 +724,7 @@ def test_list_sends_the_real_key_to_upstream_as_a_bearer_token(
 ) -> None:
     route = _serve(real_api, [_model("one")])
 
-    owner.get("/models/")
+    owner.get("/u/default/models/")
 
     request = route.calls.last.request
     assert request.url == "https://api.example.test/v1/models"
@@ -732,7 +736,7 @@ def test_list_of_model_ids_with_markup_is_escaped(
 ) -> None:
     _serve(real_api, [_model("<img src=x onerror=alert(1)>", owned_by="<b>evil</b>")])
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     page = response.content.decode()
     assert "<img src=x" not in page
@@ -744,7 +748,7 @@ def test_list_of_model_ids_with_markup_is_escaped(
 def test_an_empty_upstream_list_says_so(owner: Client, real_api: respx.MockRouter) -> None:
     _serve(real_api, [])
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert response.status_code == 200
     assert "No models yet" in _text(response)

@@ -32,7 +32,7 @@ def test_the_list_shows_an_odd_item_next_to_good_ones(
     odd = ODD_ITEMS[variant]
     real_api.get("/models").respond(200, json={"object": "list", "data": [GOOD, odd]})
 
-    response = support.get(reverse("model-list"))
+    response = support.get(reverse("model-list", args=["default"]))
 
     assert response.status_code == 200
     text = find(response.content, "main").text
@@ -47,7 +47,7 @@ def test_the_detail_page_shows_an_odd_item_with_what_it_has(
     odd = ODD_ITEMS[variant]
     real_api.get(path__startswith="/models/").respond(200, json=odd)
 
-    response = support.get(reverse("model-detail", args=[str(odd["id"])]))
+    response = support.get(reverse("model-detail", args=["default", str(odd["id"])]))
 
     assert response.status_code == 200
     assert str(odd["id"]) in find(response.content, "main").text

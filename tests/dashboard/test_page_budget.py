@@ -65,7 +65,7 @@ def test_a_retry_after_of_two_minutes_answers_within_the_budget_and_says_so(
 ) -> None:
     api.script("GET", "/v1/models", Reply(429, RATE_LIMITED, {"Retry-After": "120"}))
 
-    response, took = _timed_get(owner, "/models/")
+    response, took = _timed_get(owner, "/u/default/models/")
 
     assert took < 2.0 + SLACK
     assert response.status_code == 503
@@ -84,10 +84,10 @@ def test_the_list_keeps_its_stale_copy_when_the_api_asks_for_a_long_wait(
         Reply(200, LISTING),
         Reply(429, RATE_LIMITED, {"Retry-After": "120"}),
     )
-    assert owner.get("/models/").status_code == 200
+    assert owner.get("/u/default/models/").status_code == 200
 
     response, took = _timed_get(
-        owner, "/models/", data={"refresh": "1"}, headers={"HX-Request": "true"}
+        owner, "/u/default/models/", data={"refresh": "1"}, headers={"HX-Request": "true"}
     )
 
     assert took < 2.0 + SLACK
@@ -108,7 +108,7 @@ def test_a_short_retry_after_is_waited_for_within_the_budget(
         Reply(200, LISTING),
     )
 
-    response, took = _timed_get(owner, "/models/")
+    response, took = _timed_get(owner, "/u/default/models/")
 
     assert response.status_code == 200
     assert FINE_TUNE in _text(response)
@@ -126,7 +126,7 @@ def test_a_hung_upstream_gives_the_list_page_a_504_within_the_budget(
     settings.UPSTREAM_PAGE_BUDGET = 1.5
     api.script("GET", "/v1/models", Hang())
 
-    response, took = _timed_get(owner, "/models/")
+    response, took = _timed_get(owner, "/u/default/models/")
 
     assert response.status_code == 504
     assert took < 1.5 + SLACK
@@ -143,7 +143,7 @@ def test_the_timeout_words_count_every_attempt_and_the_total_wait(
     settings.UPSTREAM_PAGE_BUDGET = 3.0
     api.script("GET", "/v1/models", Hang())
 
-    response, took = _timed_get(owner, "/models/")
+    response, took = _timed_get(owner, "/u/default/models/")
 
     assert response.status_code == 504
     assert took < 3.0 + SLACK
@@ -161,7 +161,7 @@ def test_a_body_that_drips_in_is_cut_off_by_the_attempts_timeout(
     settings.UPSTREAM_MAX_RETRIES = 0
     api.script("GET", f"/v1/models/{FINE_TUNE}", Drip(b'{"id": "' + b"x" * 200 + b'"}', 0.1))
 
-    response, took = _timed_get(owner, reverse("model-detail", args=[FINE_TUNE]))
+    response, took = _timed_get(owner, reverse("model-detail", args=["default", FINE_TUNE]))
 
     assert response.status_code == 504
     assert took < 1.5 + SLACK
@@ -172,7 +172,7 @@ def test_the_detail_page_answers_within_the_budget_on_a_hung_upstream(
 ) -> None:
     api.script("GET", f"/v1/models/{FINE_TUNE}", Hang())
 
-    response, took = _timed_get(owner, reverse("model-detail", args=[FINE_TUNE]))
+    response, took = _timed_get(owner, reverse("model-detail", args=["default", FINE_TUNE]))
 
     assert response.status_code == 504
     assert took < 2.0 + SLACK
@@ -188,7 +188,9 @@ def test_a_delete_whose_answer_never_comes_is_checked_within_the_budget(
     api.script("DELETE", path, Hang())  # the API got it, and its answer is lost
 
     start = time.monotonic()
-    response = owner.post(reverse("model-delete", args=[FINE_TUNE]), {"confirm_id": FINE_TUNE})
+    response = owner.post(
+        reverse("model-delete", args=["default", FINE_TUNE]), {"confirm_id": FINE_TUNE}
+    )
     took = elapsed_since(start)
 
     assert response.status_code == 302

@@ -72,7 +72,7 @@ def many_models(db: None) -> int:
 def test_the_model_list_numbers_its_pages_around_the_current_one(
     owner: Client, many_models: int
 ) -> None:
-    response = owner.get("/models/", {"per_page": 25, "page": 6})
+    response = owner.get("/u/default/models/", {"per_page": 25, "page": 6})
 
     assert [link.text for link in _page_links(response.content)] == [
         "1", "4", "5", "6", "7", "8", "20",
@@ -91,13 +91,13 @@ def test_every_page_link_is_a_real_href_with_the_same_htmx_url_and_keeps_the_sta
 ) -> None:
     state = {"q": "acme", "sort": "id", "per_page": "25"}
 
-    response = owner.get("/models/", {**state, "page": 4})
+    response = owner.get("/u/default/models/", {**state, "page": 4})
 
     links = _page_links(response.content)
     assert links
     for link in links:
         href = link.attrs["href"]
-        assert link.attrs["hx-get"] == "/models/" + href
+        assert link.attrs["hx-get"] == "/u/default/models/" + href
         assert link.attrs["hx-target"] == "#results"
         assert link.attrs["hx-push-url"] == "true"
         params = {name: values[0] for name, values in parse_qs(urlsplit(href).query).items()}
@@ -106,24 +106,26 @@ def test_every_page_link_is_a_real_href_with_the_same_htmx_url_and_keeps_the_sta
 
 
 def test_a_page_link_leads_to_that_page(owner: Client, many_models: int) -> None:
-    first = owner.get("/models/", {"per_page": 25})
+    first = owner.get("/u/default/models/", {"per_page": 25})
     last = next(link for link in _page_links(first.content) if link.text == "20")
 
-    response = owner.get("/models/" + last.attrs["href"])
+    response = owner.get("/u/default/models/" + last.attrs["href"])
 
     assert "476–500 of 500" in find(response.content, "p", id="summary-count").text
     assert find(response.content, "a", class_="pagination__page", aria_current="page").text == "20"
 
 
 def test_the_htmx_fragment_carries_the_numbered_pages(owner: Client, many_models: int) -> None:
-    response = owner.get("/models/", {"per_page": 25, "page": 2}, headers={"HX-Request": "true"})
+    response = owner.get(
+        "/u/default/models/", {"per_page": 25, "page": 2}, headers={"HX-Request": "true"}
+    )
 
     assert find_all(response.content, "html") == []
     assert find(response.content, "a", class_="pagination__page", aria_current="page").text == "2"
 
 
 def test_one_page_of_models_has_no_page_links(owner: Client, sandbox: int) -> None:
-    response = owner.get("/models/", {"per_page": 100})
+    response = owner.get("/u/default/models/", {"per_page": 100})
 
     assert find_all(response.content, "nav", class_="pagination") == []
 

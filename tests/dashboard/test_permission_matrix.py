@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from dashboard.models import AuditEntry
 
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:matrix:Mx12Ab34"
-SAMPLE_ARGS = {"model_id": FINE_TUNE}
+SAMPLE_ARGS = {"alias": "default", "model_id": FINE_TUNE}
 MODEL = {"id": FINE_TUNE, "object": "model", "created": 1_720_000_000, "owned_by": "acme"}
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -32,11 +32,14 @@ ROLES = ("anonymous", "support", "admin", "owner")
 class Redirect:
     to: str
     prefix: bool = False  # `to` is the start of the Location, not all of it
+    status: int | None = None  # a 301/302 unless said
 
 
 LOGIN = Redirect("/login/?next=", prefix=True)  # the sign-in page, then back (401 for htmx)
-TO_LIST = Redirect("/models/")
+TO_LIST = Redirect("/u/default/models/")
+MOVED = Redirect("/u/default/models/", prefix=True, status=307)  # the old URLs, method kept
 TO_SIGN_IN = Redirect("/login/")
+TO_HOME = Redirect("/")
 FAVICON = Redirect("/static/favicon", prefix=True)
 Expected = int | Redirect
 Row = dict[str, tuple[Expected, Expected, Expected, Expected]]  # method -> anonymous..owner
@@ -60,9 +63,21 @@ PUBLIC_405 = (405, 405, 405, 405)
 #                     anonymous  support   admin     owner
 TABLE: dict[str, Row] = {
     "": _row((LOGIN, TO_LIST, TO_LIST, TO_LIST), SIGNED_IN_ONLY_405),
-    "models/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
-    "models/<modelid:model_id>/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
+    "models/": _row((LOGIN, MOVED, MOVED, MOVED), SIGNED_IN_ONLY_405, POST=(LOGIN, *[MOVED] * 3)),
+    "models/<modelid:model_id>/": _row(
+        (LOGIN, MOVED, MOVED, MOVED), SIGNED_IN_ONLY_405, POST=(LOGIN, *[MOVED] * 3)
+    ),
     "models/<modelid:model_id>/delete/": _row(
+        (LOGIN, MOVED, MOVED, MOVED),
+        SIGNED_IN_ONLY_405,
+        POST=(LOGIN, *[MOVED] * 3),
+        POST_confirmed=(LOGIN, *[MOVED] * 3),  # moved, not acted on: nothing deleted
+    ),
+    "u/<upstream:alias>/models/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
+    "u/<upstream:alias>/models/<modelid:model_id>/": _row(
+        (LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405
+    ),
+    "u/<upstream:alias>/models/<modelid:model_id>/delete/": _row(
         (LOGIN, 403, 403, 200),
         SIGNED_IN_ONLY_405,
         POST=(LOGIN, 403, 403, 422),  # the typed id is not the model's: nothing deleted
@@ -70,7 +85,7 @@ TABLE: dict[str, Row] = {
     ),
     "audit/": _row((LOGIN, 403, 200, 200), SIGNED_IN_ONLY_405),
     "login/": _row(
-        (200, TO_LIST, TO_LIST, TO_LIST),
+        (200, TO_HOME, TO_HOME, TO_HOME),  # signed in already: home, then their upstream
         PUBLIC_405,
         POST=(200, 200, 200, 200),  # no username or password: the form again, with errors
     ),
@@ -177,12 +192,12 @@ def test_every_url_role_and_method_answers_as_the_table_says(
         assert response.status_code == 401
         assert response["HX-Redirect"].startswith("/login/?next=")
     elif isinstance(expected, Redirect):
-        assert response.status_code in {301, 302}, response.status_code
+        assert response.status_code in ({expected.status} if expected.status else {301, 302})
         location = response["Location"]
         assert location.startswith(expected.to) if expected.prefix else location == expected.to
     else:
         assert response.status_code == expected
-    allowed_delete = role == "owner" and method == CONFIRMED
+    allowed_delete = role == "owner" and method == CONFIRMED and route.startswith("u/")
     assert upstream["delete"].call_count == (1 if allowed_delete else 0)
     if expected in (LOGIN, 401, 403, 405):
         assert real_api.calls.call_count == 0, "a refused request reached the upstream"

@@ -171,7 +171,7 @@ def test_a_nested_sandbox_delete_keeps_the_outer_postgresql_transaction(
         from django.db import connection, transaction
         from dashboard.models import AuditEntry
 from dashboard.sandbox.models import SandboxModel
-        from dashboard.upstream import get_client
+        from dashboard.upstreams import get_client
 
         call_command("seed_sandbox", "--reset", stdout=io.StringIO())
         victim = SandboxModel.objects.filter(id__startswith="ft:").order_by("id")[0].id
@@ -215,8 +215,8 @@ from dashboard.sandbox.models import SandboxModel
         victim = "acme/модель-ru"
         browser = Client(HTTP_HOST="localhost")
         browser.force_login(User.objects.get(username="owner"))
-        url = reverse("model-delete", args=[victim])
-        response = browser.post(url, {"confirm_id": victim, "next": "/models/"})
+        url = reverse("model-delete", args=["default", victim])
+        response = browser.post(url, {"confirm_id": victim, "next": "/u/default/models/"})
         entry = AuditEntry.objects.filter(model_id=victim).latest("id")
         print("status", response.status_code, response.headers.get("Location"))
         still_there = SandboxModel.objects.filter(pk=victim).exists()

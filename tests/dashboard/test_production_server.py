@@ -115,19 +115,19 @@ def test_a_delete_is_seen_by_every_worker_through_the_shared_cache(two_workers: 
         )  # fmt: skip
         assert signed_in.status_code == 302
         for _ in range(12):  # new connections: every worker fetches and caches the list
-            assert MODEL in browser.get("/models/", headers={"Connection": "close"}).text
-        confirm = browser.get(f"/models/{MODEL}/delete/")
+            assert MODEL in browser.get("/u/default/models/", headers={"Connection": "close"}).text
+        confirm = browser.get(f"/u/default/models/{MODEL}/delete/")
         deleted = browser.post(
-            f"/models/{MODEL}/delete/",
+            f"/u/default/models/{MODEL}/delete/",
             data={"confirm_id": MODEL, "csrfmiddlewaretoken": _csrf(confirm)},
         )
         assert deleted.status_code == 302
 
-        pages = [browser.get("/models/?q=tone-polish", headers={"Connection": "close"})
+        pages = [browser.get("/u/default/models/?q=tone-polish", headers={"Connection": "close"})
                  for _ in range(12)]  # fmt: skip
 
     assert all(page.status_code == 200 for page in pages)
-    assert not [page for page in pages if f'href="/models/{MODEL}/"' in page.text]
+    assert not [page for page in pages if f'href="/u/default/models/{MODEL}/"' in page.text]
 
 
 MAKE_OWNER = (

@@ -15,8 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
-from dashboard.upstream import fetch_models
-listing = fetch_models()
+from dashboard.upstreams import fetch_models, get_upstream
+listing = fetch_models(get_upstream("default"))
 from django.core.cache import caches
 print(type(caches["default"]).__name__, listing.from_cache, len(listing.models))
 """

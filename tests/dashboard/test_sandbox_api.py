@@ -18,7 +18,7 @@ import modelsclient
 from dashboard.sandbox.models import SandboxModel
 from dashboard.sandbox.seed import UNUSUAL_IDS, seed_rows
 from dashboard.sandbox.transport import InProcessSandbox
-from dashboard.upstream import get_client
+from dashboard.upstreams import get_client
 
 BASE_URL = "http://sandbox.internal/sandbox/v1"
 OWNER_KEY = "sk-sandbox-owner"
@@ -402,7 +402,7 @@ def test_a_nested_sandbox_call_leaves_the_outer_transaction_open_and_usable(
 def test_a_dashboard_page_that_calls_the_sandbox_leaves_the_connection_usable(
     sandbox: int, owner: Client, close_calls: list[str]
 ) -> None:
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert response.status_code == 200
     assert "gpt-4o-mini" in response.text
@@ -423,7 +423,7 @@ def test_the_dashboard_reaches_the_sandbox_without_opening_a_socket(
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert response.status_code == 200
     assert "acme/llama-3.1-8b-support" in response.text

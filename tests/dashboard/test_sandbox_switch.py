@@ -81,7 +81,7 @@ def test_without_a_key_and_with_the_sandbox_off_the_list_says_no_api_is_configur
 ) -> None:
     settings.SANDBOX_ENABLED = False
 
-    response = support.get("/models/")
+    response = support.get("/u/default/models/")
 
     assert response.status_code == 503
     assert "No API is configured" in response.content.decode()
@@ -95,7 +95,7 @@ def test_a_sandbox_slower_than_upstream_timeout_times_out_like_a_real_api(
     settings.UPSTREAM_TIMEOUT = 0.3
 
     started = time.monotonic()
-    response = support.get("/models/")
+    response = support.get("/u/default/models/")
     waited = time.monotonic() - started
 
     assert response.status_code == 504
@@ -109,7 +109,7 @@ def test_a_sandbox_faster_than_upstream_timeout_answers(
     settings.SANDBOX_LATENCY = 0.05
     settings.UPSTREAM_TIMEOUT = 2.0
 
-    response = support.get("/models/")
+    response = support.get("/u/default/models/")
 
     assert response.status_code == 200, response.content.decode()[-1500:]
     assert SandboxModel.objects.count() == 64

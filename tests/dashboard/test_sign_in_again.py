@@ -45,7 +45,7 @@ def signed_in_as_olivia(db: None) -> tuple[Client, str]:
 
 
 def _sign_in_again(browser: Client, username: str, password: str) -> object:
-    page = browser.get("/login/?expired=1&next=/models/%3Fq%3Dgpt")
+    page = browser.get("/login/?expired=1&next=/u/default/models/%3Fq%3Dgpt")
     assert page.status_code == 200
     form = _form(page.content.decode())
     assert form.action is not None
@@ -62,7 +62,7 @@ def test_signing_in_again_as_someone_else_replaces_the_session(
     response = _sign_in_again(browser, "owner", PASSWORD)
 
     assert response.status_code == 302  # type: ignore[attr-defined]
-    assert response["Location"] == "/models/?q=gpt"  # type: ignore[index]
+    assert response["Location"] == "/u/default/models/?q=gpt"  # type: ignore[index]
     assert browser.session["_auth_user_id"] == str(owner.pk)
     assert browser.session.session_key != olivias_session
     assert not SessionStore().exists(olivias_session)  # flushed, not handed over
@@ -117,4 +117,4 @@ def test_a_signed_in_user_opening_the_plain_login_page_is_sent_on(
     response = browser.get("/login/")
 
     assert response.status_code == 302
-    assert response["Location"] == "/models/"
+    assert response["Location"] == "/"  # home: the first upstream this user may see

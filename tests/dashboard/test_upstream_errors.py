@@ -135,7 +135,7 @@ def _failing_route(router: respx.MockRouter, page: str) -> respx.Route:
     return router.get("/models/acme-model")
 
 
-PAGES = {"list": "/models/?q=acme&sort=id", "detail": "/models/acme-model/"}
+PAGES = {"list": "/u/default/models/?q=acme&sort=id", "detail": "/u/default/models/acme-model/"}
 
 
 # --- Every failure, on both pages, full and htmx ----------------------------------------------
@@ -188,7 +188,7 @@ def test_problem_page_shows_the_upstream_status_and_message(
 ) -> None:
     failure.apply(_failing_route(real_api, "list"))
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     text = _text(response)
     assert f"Upstream status {failure.upstream_status}" in text
@@ -201,7 +201,7 @@ def test_timeout_page_says_how_long_the_dashboard_waited(
     settings.UPSTREAM_TIMEOUT = 7.5
     real_api.get("/models").mock(side_effect=httpx.ReadTimeout("slow"))
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert response.status_code == 504
     assert "No answer within 7.5 seconds." in _text(response)
@@ -212,7 +212,7 @@ def test_an_error_without_a_message_still_says_what_happened(
 ) -> None:
     real_api.get("/models").respond(500, text="")
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert response.status_code == 502
     assert "The API answered 500 without an error message." in _text(response)
@@ -225,7 +225,7 @@ def test_detail_error_page_keeps_the_model_id_in_its_title_escaped(
         503, json=_error_body(503, "overloaded"), headers={"x-request-id": REQUEST_ID}
     )
 
-    response = owner.get(reverse("model-detail", args=["<b>m</b>"]))
+    response = owner.get(reverse("model-detail", args=["default", "<b>m</b>"]))
 
     assert response.status_code == 502
     assert "<title>&lt;b&gt;m&lt;/b&gt; · Models Dashboard</title>" in response.content.decode()
@@ -261,7 +261,7 @@ def test_a_401_with_a_masked_key_in_its_message_never_shows_the_full_key(
         headers={"x-request-id": REQUEST_ID},
     )
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert response.status_code == 502
     assert "Incorrect API key provided: sk-li*****6789." in _text(response)
@@ -276,7 +276,7 @@ def _prime(owner: Client, router: respx.MockRouter) -> respx.Route:
     route = router.get("/models").respond(
         200, json={"object": "list", "data": [_model("alpha"), _model("bravo")]}
     )
-    assert _ids(owner.get("/models/", {"sort": "id"})) == ["alpha", "bravo"]
+    assert _ids(owner.get("/u/default/models/", {"sort": "id"})) == ["alpha", "bravo"]
     return route
 
 
@@ -287,7 +287,7 @@ def test_failed_htmx_refresh_keeps_the_cached_list_with_a_warning(
     route = _prime(owner, real_api)
     failure.apply(route)
 
-    response = owner.get("/models/", {"sort": "id", "refresh": "1"}, headers=HTMX)
+    response = owner.get("/u/default/models/", {"sort": "id", "refresh": "1"}, headers=HTMX)
 
     assert route.call_count == 2
     assert response.status_code == 200
@@ -297,7 +297,7 @@ def test_failed_htmx_refresh_keeps_the_cached_list_with_a_warning(
     assert f"{failure.title}." in text
     assert re.search(r"Showing the list fetched \d+ seconds ago\. Retry", text)
     assert '<span class="badge badge--warning">stale</span>' in response.content.decode()
-    assert response["HX-Push-Url"] == "/models/?sort=id"
+    assert response["HX-Push-Url"] == "/u/default/models/?sort=id"
 
 
 def test_expired_cache_and_a_failing_upstream_still_show_the_last_list(
@@ -307,7 +307,7 @@ def test_expired_cache_and_a_failing_upstream_still_show_the_last_list(
     settings.MODELS_CACHE_SECONDS = 0
     route.respond(500, json=_error_body(500, "Upstream is on fire."))
 
-    response = owner.get("/models/", {"sort": "id"})
+    response = owner.get("/u/default/models/", {"sort": "id"})
 
     assert route.call_count == 2
     assert response.status_code == 200
@@ -323,13 +323,13 @@ def test_the_warning_goes_away_once_upstream_answers_again(
     route = _prime(owner, real_api)
     settings.MODELS_CACHE_SECONDS = 0
     route.mock(side_effect=httpx.ConnectError("down"))
-    assert "The API cannot be reached" in _text(owner.get("/models/"))
+    assert "The API cannot be reached" in _text(owner.get("/u/default/models/"))
 
     route.mock(
         side_effect=None,
         return_value=httpx.Response(200, json={"object": "list", "data": [_model("charlie")]}),
     )
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert _ids(response) == ["charlie"]
     assert "The API cannot be reached" not in _text(response)
@@ -342,10 +342,10 @@ def test_failed_refresh_without_htmx_keeps_the_list_and_says_the_refresh_failed(
     route = _prime(owner, real_api)
     route.respond(503, json=_error_body(503, "Try later."))
 
-    response = owner.get("/models/", {"sort": "id", "refresh": "1"})
+    response = owner.get("/u/default/models/", {"sort": "id", "refresh": "1"})
 
     assert response.status_code == 302
-    assert response["Location"] == "/models/?sort=id"
+    assert response["Location"] == "/u/default/models/?sort=id"
     page = owner.get(response["Location"])
     assert page.status_code == 200
     assert _ids(page) == ["alpha", "bravo"]
@@ -358,11 +358,11 @@ def test_failed_refresh_without_htmx_and_without_a_cached_list_shows_the_problem
 ) -> None:
     real_api.get("/models").mock(side_effect=httpx.ConnectError("down"))
 
-    response = owner.get("/models/", {"refresh": "1"}, follow=True)
+    response = owner.get("/u/default/models/", {"refresh": "1"}, follow=True)
 
     assert response.status_code == 502
     assert "The API cannot be reached" in _text(response)
-    assert _try_again_links(response) == ["/models/"]
+    assert _try_again_links(response) == ["/u/default/models/"]
 
 
 # --- The sandbox's injected faults ------------------------------------------------------------
@@ -384,7 +384,7 @@ def test_sandbox_faults_give_the_right_message_on_the_list(
 ) -> None:
     settings.SANDBOX_FAILURE = fault
 
-    response = owner.get("/models/", headers=headers)
+    response = owner.get("/u/default/models/", headers=headers)
 
     assert response.status_code == status
     assert f'<h1 class="problem__title">{title}</h1>' in response.content.decode()
@@ -406,7 +406,7 @@ def test_sandbox_faults_give_a_problem_page_on_the_detail(
 ) -> None:
     settings.SANDBOX_FAILURE = fault
 
-    response = owner.get(reverse("model-detail", args=["acme/llama-3.1-8b-support"]))
+    response = owner.get(reverse("model-detail", args=["default", "acme/llama-3.1-8b-support"]))
 
     assert response.status_code == status
     assert 'class="problem__title"' in response.content.decode()
@@ -417,7 +417,7 @@ def test_sandbox_server_error_message_is_shown_with_the_request_id(
 ) -> None:
     settings.SANDBOX_FAILURE = "error-500"
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     text = _text(response)
     assert "The server had an error while processing your request." in text
@@ -428,10 +428,10 @@ def test_sandbox_server_error_message_is_shown_with_the_request_id(
 def test_a_sandbox_fault_after_a_good_load_keeps_the_list_visible(
     owner: Client, sandbox: int, settings: Any
 ) -> None:
-    first = owner.get("/models/")
+    first = owner.get("/u/default/models/")
     settings.SANDBOX_FAILURE = "unavailable"
 
-    response = owner.get("/models/", {"refresh": "1"}, headers=HTMX)
+    response = owner.get("/u/default/models/", {"refresh": "1"}, headers=HTMX)
 
     assert response.status_code == 200
     assert len(_ids(response)) == 50
@@ -450,8 +450,8 @@ def test_a_model_with_an_extreme_created_time_does_not_break_the_pages(
     real_api.get("/models").respond(200, json={"object": "list", "data": [odd]})
     real_api.get("/models/odd").respond(200, json=odd)
 
-    listing = owner.get("/models/")
-    detail = owner.get("/models/odd/")
+    listing = owner.get("/u/default/models/")
+    detail = owner.get("/u/default/models/odd/")
 
     assert listing.status_code == 200
     assert _ids(listing) == ["odd"]

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from dashboard.models import AuditEntry
 from dashboard.sandbox.models import SandboxModel
-from dashboard.upstream import cached_model
+from dashboard.upstreams import cached_model, get_upstream
 
 from .conftest import REAL_API_BASE, REAL_API_KEY
 
@@ -45,12 +45,12 @@ def _text(response: Any) -> str:
 
 def _cache_the_list(owner: Client, real_api: respx.MockRouter, *models: dict[str, Any]) -> None:
     real_api.get("/models").respond(json={"object": "list", "data": list(models or [MODEL])})
-    assert owner.get(reverse("model-list")).status_code == 200
+    assert owner.get(reverse("model-list", args=["default"])).status_code == 200
 
 
 def _post_delete(owner: Client, model_id: str = FINE_TUNE) -> Any:
     return owner.post(
-        reverse("model-delete", args=[model_id]), {"confirm_id": model_id}, follow=True
+        reverse("model-delete", args=["default", model_id]), {"confirm_id": model_id}, follow=True
     )
 
 
@@ -82,7 +82,9 @@ def test_a_delete_redirected_to_another_origin_is_not_followed_and_says_so(
         f"Redirect not followed — not deleted. The API redirected the request to {target}; "
         "the dashboard does not follow redirects to another address."
     )
-    assert cached_model(FINE_TUNE) is not None  # still listed: it still exists
+    assert (
+        cached_model(get_upstream("default"), FINE_TUNE) is not None
+    )  # still listed: it still exists
 
 
 def test_a_delete_redirected_on_the_same_origin_is_not_followed_either(
@@ -112,7 +114,11 @@ def test_a_page_redirected_to_another_origin_shows_where_and_does_not_follow(
     path = "/models" if page == "list" else f"/models/{FINE_TUNE}"
     real_api.get(path).respond(302, headers={"Location": f"{OTHER}{path}"})
     elsewhere = real_api.route(url=f"{OTHER}{path}").respond(json=MODEL)
-    url = reverse("model-list") if page == "list" else reverse("model-detail", args=[FINE_TUNE])
+    url = (
+        reverse("model-list", args=["default"])
+        if page == "list"
+        else reverse("model-detail", args=["default", FINE_TUNE])
+    )
 
     response = owner.get(url)
 
@@ -131,7 +137,7 @@ def test_a_get_redirected_on_the_same_origin_is_followed(
     real_api.get("/models/old-name").respond(301, headers={"Location": f"/v1/models/{FINE_TUNE}"})
     moved = real_api.get(f"/models/{FINE_TUNE}").respond(json=MODEL)
 
-    response = owner.get(reverse("model-detail", args=["old-name"]))
+    response = owner.get(reverse("model-detail", args=["default", "old-name"]))
 
     assert response.status_code == 200
     assert moved.call_count == 1
@@ -204,7 +210,7 @@ def test_an_oversized_list_is_refused_with_a_clear_error(
             200, content=gzip.compress(body), headers={"Content-Encoding": "gzip"}
         )
 
-    response = owner.get(reverse("model-list"))
+    response = owner.get(reverse("model-list", args=["default"]))
 
     assert response.status_code == 502
     text = _text(response)
@@ -218,7 +224,7 @@ def test_a_chunked_body_stops_being_read_at_the_limit(
     stream = _Stream(iter([b"x" * 1000] * 1000))  # a megabyte, if anyone read it all
     real_api.get("/models").mock(return_value=httpx.Response(200, stream=stream))
 
-    assert owner.get(reverse("model-list")).status_code == 502
+    assert owner.get(reverse("model-list", args=["default"])).status_code == 502
     assert stream.read <= 9 * 1000
 
 
@@ -228,7 +234,7 @@ def test_an_oversized_list_keeps_the_stale_copy_on_refresh(
     _cache_the_list(owner, real_api)
     real_api.get("/models").respond(200, content=json.dumps(_many_models(200)).encode())
 
-    response = owner.get(reverse("model-list"), {"refresh": "1"}, headers=HTMX)
+    response = owner.get(reverse("model-list", args=["default"]), {"refresh": "1"}, headers=HTMX)
 
     assert response.status_code == 200
     assert FINE_TUNE in _text(response)
@@ -240,7 +246,7 @@ def test_an_oversized_model_gives_the_detail_page_a_clear_error(
 ) -> None:
     real_api.get(f"/models/{FINE_TUNE}").respond(json={**MODEL, "notes": "n" * 10_000})
 
-    response = owner.get(reverse("model-detail", args=[FINE_TUNE]))
+    response = owner.get(reverse("model-detail", args=["default", FINE_TUNE]))
 
     assert response.status_code == 502
     assert "The API sent more than 4 KB" in _text(response)
@@ -255,7 +261,7 @@ def test_the_in_process_sandbox_is_held_to_the_same_limit(
         id="acme-huge", created=1, owned_by="acme", extra={"blob": "b" * 200_000}
     )
 
-    response = owner.get(reverse("model-detail", args=["acme-huge"]))
+    response = owner.get(reverse("model-detail", args=["default", "acme-huge"]))
 
     assert response.status_code == 502
     assert "The API sent more than 64 KB" in _text(response)
@@ -286,7 +292,7 @@ def test_a_large_model_under_the_limit_makes_a_bounded_detail_page(
     big = {**MODEL, "description": "d" * 400_000, "tags": ["t" * 100] * 1000}
     real_api.get(f"/models/{FINE_TUNE}").respond(json=big)
 
-    response = owner.get(reverse("model-detail", args=[FINE_TUNE]))
+    response = owner.get(reverse("model-detail", args=["default", FINE_TUNE]))
 
     assert response.status_code == 200
     assert len(response.content) < 120_000  # the answer is ~500 KB
@@ -334,8 +340,8 @@ def test_a_request_id_with_a_key_in_it_is_scrubbed_in_pages_audit_csv_and_log(
     )
 
     pages = [
-        owner.get(reverse("model-detail", args=[FINE_TUNE])),
-        owner.get(reverse("model-detail", args=["broken"])),
+        owner.get(reverse("model-detail", args=["default", FINE_TUNE])),
+        owner.get(reverse("model-detail", args=["default", "broken"])),
         _post_delete(owner),
         owner.get(reverse("audit-log")),
     ]

@@ -216,17 +216,19 @@ class Seen:
 def _visit(owner: Client, page: str) -> tuple[int, str]:
     """Open `page` as an owner; the status and what the owner reads."""
     if page == "delete":
-        response = owner.post(reverse("model-delete", args=[MODEL]), {"confirm_id": MODEL})
+        response = owner.post(
+            reverse("model-delete", args=["default", MODEL]), {"confirm_id": MODEL}
+        )
         if response.status_code == 302:
-            assert response["Location"] == reverse("model-list")
+            assert response["Location"] == reverse("model-list", args=["default"])
         return response.status_code, " ".join(
             str(m.message) for m in get_messages(response.wsgi_request)
         )
     if page == "detail":
-        response = owner.get(reverse("model-detail", args=[MODEL]))
+        response = owner.get(reverse("model-detail", args=["default", MODEL]))
     else:
         headers = {"HX-Request": "true"} if page == "fragment" else {}
-        response = owner.get(reverse("model-list"), headers=headers)
+        response = owner.get(reverse("model-list", args=["default"]), headers=headers)
     html = response.content.decode()
     if page == "fragment":
         assert "<html" not in html, "an htmx request must get the fragment, not the page"

@@ -160,7 +160,9 @@ def _shows_as_text(html: str, model_id: str) -> None:
 
 def _delete_link(html: str) -> str:
     links = [
-        value for value in read(html).attribute_values if value.endswith("/delete/?next=/models/")
+        value
+        for value in read(html).attribute_values
+        if value.endswith("/delete/?next=/u/default/models/")
     ]
     assert links, "the detail page links to the delete page"
     return links[0]
@@ -186,7 +188,7 @@ def test_any_id_through_the_detail_and_delete_pages_is_never_a_500_and_shows_as_
     def check(model_id: str) -> None:
         seen.add(model_id)
         upstream.reset()
-        detail = owner.get(reverse("model-detail", args=[model_id]))
+        detail = owner.get(reverse("model-detail", args=["default", model_id]))
         if not is_valid_model_id(model_id):  # control characters, or over 512 characters
             assert detail.status_code == 404
             assert upstream.calls.call_count == 0
@@ -199,7 +201,9 @@ def test_any_id_through_the_detail_and_delete_pages_is_never_a_500_and_shows_as_
         assert detail.status_code == 200
         _shows_as_text(detail.content.decode(), model_id)
         link = _delete_link(detail.content.decode())
-        assert link == reverse("model-delete", args=[model_id]) + "?next=/models/"
+        assert (
+            link == reverse("model-delete", args=["default", model_id]) + "?next=/u/default/models/"
+        )
 
         confirm = owner.get(link)
 

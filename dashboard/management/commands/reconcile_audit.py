@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.deletion import reconcile, reconcile_grace
-from dashboard.upstream import Budget
+from dashboard.upstreams import Budget
 
 DEFAULT_SECONDS = 60.0
 
