@@ -143,7 +143,7 @@ class NoAnswer(modelsclient.APITimeoutError):
         self.attempts = attempts
         self.waited = waited
         tries = f" in {attempts} attempts" if attempts > 1 else ""
-        self.message = f"No answer within {waited:g} seconds{tries}."
+        self.message = f"No answer within {_seconds(waited)}{tries}."
         self.args = (self.message,)
 
 
@@ -340,7 +340,7 @@ def describe_error(exc: Exception) -> UpstreamProblem:
         detail = (
             exc.message
             if isinstance(exc, NoAnswer)
-            else f"No answer within {settings.UPSTREAM_TIMEOUT:g} seconds."
+            else f"No answer within {_seconds(settings.UPSTREAM_TIMEOUT)}."
         )
         return UpstreamProblem(504, "The API did not answer in time", detail)
     if isinstance(exc, modelsclient.APIConnectionError):
@@ -439,6 +439,11 @@ def _wait_words(seconds: float | None) -> str:
     if seconds < 90 * 60:
         return f"{round(seconds / 60)} minutes"
     return f"{round(seconds / 3600)} hours"
+
+
+def _seconds(seconds: float) -> str:
+    """A measured wait as it was: "1 second", "0.8 seconds", "2.1 seconds" (not rounded up)."""
+    return f"{seconds:g} second{'' if seconds == 1 else 's'}"
 
 
 def _size_words(size: int) -> str:
