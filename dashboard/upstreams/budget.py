@@ -54,7 +54,7 @@ class NoAnswer(modelsclient.APITimeoutError):
         self.attempts = attempts
         self.waited = waited
         tries = f" in {attempts} attempts" if attempts > 1 else ""
-        self.message = f"No answer within {waited:g} seconds{tries}."
+        self.message = f"No answer within {seconds_words(waited)}{tries}."
         self.args = (self.message,)
 
 
@@ -109,3 +109,8 @@ def _retry_wait(exc: modelsclient.APIError, retries_taken: int) -> float | None:
     ):
         return modelsclient.wanted_delay(None, retries_taken)
     return None  # an unreadable or oversized body, a decoding error: the same again
+
+
+def seconds_words(seconds: float) -> str:
+    """A measured wait as it was: "1 second", "0.8 seconds", "2.1 seconds" (not rounded up)."""
+    return f"{seconds:g} second{'' if seconds == 1 else 's'}"

@@ -12,7 +12,7 @@ from django.conf import settings
 
 import modelsclient
 
-from .budget import NoAnswer
+from .budget import NoAnswer, seconds_words
 from .clients import NotConfiguredError
 from .config import api_keys
 from .trust import RedirectRefused, ResponseTooLarge
@@ -61,7 +61,7 @@ def describe_error(exc: Exception) -> UpstreamProblem:
         detail = (
             exc.message
             if isinstance(exc, NoAnswer)
-            else f"No answer within {settings.UPSTREAM_TIMEOUT:g} seconds."
+            else f"No answer within {seconds_words(settings.UPSTREAM_TIMEOUT)}."
         )
         return UpstreamProblem(504, "The API did not answer in time", detail)
     if isinstance(exc, modelsclient.APIConnectionError):

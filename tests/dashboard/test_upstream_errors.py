@@ -207,6 +207,18 @@ def test_timeout_page_says_how_long_the_dashboard_waited(
     assert "No answer within 7.5 seconds." in _text(response)
 
 
+def test_a_wait_of_exactly_one_second_is_said_in_the_singular(
+    owner: Client, real_api: respx.MockRouter, settings: Any
+) -> None:
+    settings.UPSTREAM_TIMEOUT = 1.0
+    real_api.get("/models").mock(side_effect=httpx.ReadTimeout("slow"))
+
+    response = owner.get("/models/")
+
+    assert response.status_code == 504
+    assert "No answer within 1 second." in _text(response)
+
+
 def test_an_error_without_a_message_still_says_what_happened(
     owner: Client, real_api: respx.MockRouter
 ) -> None:

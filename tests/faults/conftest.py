@@ -23,9 +23,19 @@ from dashboard.sandbox.seed import reseed
 from .proxy import FaultProxy
 
 SANDBOX_OWNER_KEY = "sk-sandbox-owner"  # settings.SANDBOX_KEYS: the sandbox's owner key
-PAGE_BUDGET = 1.5  # seconds a page may wait on the upstream in all (UPSTREAM_PAGE_BUDGET)
+PAGE_BUDGET = 2.0  # seconds a page may wait on the upstream in all (UPSTREAM_PAGE_BUDGET)
 ATTEMPT_TIMEOUT = 1.0  # seconds one upstream attempt may take (UPSTREAM_TIMEOUT)
 FIRST_BACKOFF = 0.1  # modelsclient's first retry delay, shortened: waits of 0.075 s, 0.15 s
+# Why 2 s and 1 s: every retry decision of the matrix is then at least 0.4 s away from its
+# threshold, or on the side that a slow machine only makes surer (less time left):
+# - a retry is made when its wait and one more 0.5 s attempt (MIN_ATTEMPT_SECONDS) fit in what
+#   is left. A hung GET: 1 s, a 0.075 s wait, then the ~0.9 s left; a third does not fit.
+#   `Retry-After: 1`: the first wait fits (1.5 s of 2 s), a second cannot (1.5 s of < 1 s).
+# - a delete keeps 30 % of its budget for the check after a lost answer (CHECK_SHARE): its
+#   DELETE attempts get at most 0.7 × 2 s = 1.4 s, so `Retry-After: 1` (1.5 s) is never
+#   waited for, and a hung DELETE's 1 s attempt leaves ~0.9 s: the check's GET fits (0.5 s).
+#   With a budget under ~1.7 s the 30 % would be less than one attempt, and a hung DELETE
+#   would end "unknown" without the check that production budgets (8 s) always make.
 LONGEST_SLEEP = 5.0  # a page view that sleeps longer than this has stalled
 
 
