@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "dashboard",
+    "dashboard.catalogue",
     "django_tasks_db",
 ]
 
