@@ -103,13 +103,18 @@ def parse_date(value: object) -> datetime.date | None:
         return None
 
 
+_ENCODER = json.JSONEncoder(  # built once: json.dumps builds one per call with these options
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def _dumps(data: object) -> str:
-    return json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _ENCODER.encode(data)
 
 
 def _as_dict(raw: object) -> dict[str, Any] | None:
+    if type(raw) is dict:  # the usual case, without the Mapping ABC's slower check
+        return raw
     if isinstance(raw, Mapping):
         return dict(raw)
     to_dict = getattr(raw, "to_dict", None)
