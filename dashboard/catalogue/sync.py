@@ -170,6 +170,7 @@ def record_deletion(
 def _sync_into(run: SyncRun, models: Iterable[object], now: datetime.datetime) -> None:
     try:
         items, skipped = _usable(models)
+        ensure_state(run.upstream)
         with bulk.roomy_cache(), transaction.atomic():
             _write(run, items, now)
             run.skipped = skipped
@@ -198,6 +199,7 @@ def _usable(models: Iterable[object]) -> tuple[dict[str, Item], int]:
 
 
 def _write(run: SyncRun, items: dict[str, Item], now: datetime.datetime) -> None:
+    """The catalogue of `run.upstream` made to hold exactly `items`; counts set on `run`."""
     upstream = run.upstream
     previous_success = _lock_state(upstream, now)
     known = {
@@ -250,8 +252,7 @@ def _by_id(item: Item) -> str:
 def _lock_state(upstream: str, now: datetime.datetime) -> datetime.datetime | None:
     """Serialise syncs of one upstream (a write first: SQLite's lock, PostgreSQL's row lock);
     returns the previous successful sync's time."""
-    if not UpstreamState.objects.filter(upstream=upstream).update(last_attempt_at=now):
-        UpstreamState.objects.create(upstream=upstream, last_attempt_at=now)
+    UpstreamState.objects.filter(upstream=upstream).update(last_attempt_at=now)
     return UpstreamState.objects.get(upstream=upstream).last_success_at
 
 

@@ -60,7 +60,8 @@ SYNC_AND_LIST = """
 LEASE_RACE = """
     import datetime, threading
     from django.db import connections
-    from dashboard.catalogue.sync import claim_lease, ensure_state
+    from dashboard.catalogue.models import UpstreamState
+    from dashboard.catalogue.sync import claim_lease, ensure_state, release_lease
 
     ensure_state("race")
     start = threading.Barrier(8)
@@ -78,6 +79,8 @@ LEASE_RACE = """
         thread.join()
     granted = [o for o in outcomes if isinstance(o, datetime.datetime)]
     print("granted", len(granted), "busy", outcomes.count("busy"))
+    release_lease("race", granted[0])
+    print("released", UpstreamState.objects.get(upstream="race").refresh_lease_until)
 """
 
 
@@ -96,4 +99,4 @@ def test_eight_connections_racing_for_the_refresh_lease_get_it_once_on_postgresq
     cluster: Cluster,  # noqa: F811
     prepared: dict[str, subprocess.CompletedProcess[str]],  # noqa: F811
 ) -> None:
-    assert cluster.shell(LEASE_RACE) == ["granted 1 busy 7"]
+    assert cluster.shell(LEASE_RACE) == ["granted 1 busy 7", "released None"]
