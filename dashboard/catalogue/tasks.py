@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, Literal
 
 from django.db import transaction
@@ -80,22 +81,31 @@ def request_refresh(upstream: str = conf.DEFAULT_UPSTREAM) -> RefreshRequest:
     """Ask for a background refresh of the upstream's catalogue, without waiting for it.
 
     Enqueues nothing when a refresh is running ("busy"), failed recently ("backing off") or is
-    already queued and not started ("already queued"). The check and the enqueue happen under
-    a lock on the upstream's state row, so concurrent requests queue one refresh.
+    already queued and not started ("already queued"). Those answers need only reads; a
+    refresh is queued under a lock on the upstream's state row, with the checks made again,
+    so concurrent requests queue one refresh.
     """
-    ensure_state(upstream)
     now = timezone.now()
+    refused = _refusal(ensure_state(upstream), now)  # read-only: the common answer on a page
+    if refused:
+        return refused
     with transaction.atomic():
         UpstreamState.objects.filter(upstream=upstream).update(refresh_requested_at=now)
-        state = UpstreamState.objects.get(upstream=upstream)
-        if state.refresh_lease_until and state.refresh_lease_until > now:
-            return "busy"
-        if state.next_attempt_at and state.next_attempt_at > now:
-            return "backing off"
-        if _pending(refresh_catalogue, upstream):
-            return "already queued"
+        refused = _refusal(UpstreamState.objects.get(upstream=upstream), now)
+        if refused:
+            return refused
         refresh_catalogue.enqueue(upstream)
     return "queued"
+
+
+def _refusal(state: UpstreamState, now: datetime.datetime) -> RefreshRequest | None:
+    if state.refresh_lease_until and state.refresh_lease_until > now:
+        return "busy"
+    if state.next_attempt_at and state.next_attempt_at > now:
+        return "backing off"
+    if _pending(refresh_catalogue, state.upstream):
+        return "already queued"
+    return None
 
 
 def schedule_pruning() -> bool:

@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import respx
 from django.core.management import call_command
+from django.db import connection
 from django.tasks import TaskResultStatus
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -42,6 +44,15 @@ def test_a_refresh_request_queues_one_refresh_task_for_the_upstream() -> None:
     queued = _queued(refresh_catalogue.module_path)
     assert [q.args_kwargs["args"] for q in queued] == [["default"]]
     assert UpstreamState.objects.get(upstream="default").refresh_requested_at is not None
+
+
+def test_asking_again_while_a_refresh_is_queued_writes_nothing() -> None:
+    request_refresh("default")
+
+    with CaptureQueriesContext(connection) as captured:
+        assert request_refresh("default") == "already queued"
+
+    assert [q["sql"] for q in captured if not q["sql"].startswith("SELECT")] == []
 
 
 def test_each_upstream_gets_its_own_queued_refresh() -> None:
