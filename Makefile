@@ -27,7 +27,8 @@ CHROMIUM ?= /usr/bin/chromium
 help:
 	@echo "make run    - set up and serve the dashboard on its sandbox (127.0.0.1:8000)"
 	@echo "make test   - set up and run lint, type checks and every test"
-	@echo "make bench  - compare modelsclient with the official openai package"
+	@echo "make bench  - compare modelsclient with the official openai package, and the"
+	@echo "              catalogue's sync and list query with Django admin's changelist"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -83,6 +84,7 @@ test: lint typecheck pytest
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/bench_client.py
+	$(PY) bench/bench_catalogue.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "dashboard",
+    "dashboard.catalogue",
+    "django_tasks_db",
     *(["dashboard.sandbox"] if SANDBOX_ENABLED else []),
 ]
 
@@ -60,6 +62,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.logging.ForbiddenLogMiddleware",
 ]
+
+# Background work (catalogue refreshes, pruning): django-tasks-db's queue in the database, run by
+# `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 ROOT_URLCONF = "dashboard.urls"
 WSGI_APPLICATION = "dashboard.wsgi.application"

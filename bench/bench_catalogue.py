@@ -1,0 +1,176 @@
+"""The catalogue: how fast a sync is, and its list query against Django admin's changelist.
+
+Run with `make bench` (or `.venv/bin/python bench/bench_catalogue.py`). It uses its own SQLite
+file in a temporary directory (removed at the end) and measures, in this process:
+
+(a) a full sync of 100,000 models into an empty catalogue;
+(b) a re-sync with 1% of the models changed (seconds, and rows written), and one with none
+    (wall-clock and this process's CPU seconds: the CPU figure is steadier on a shared machine);
+(c) one list page (search + a filter + facets, 50 per page) from `catalogue.queries` against
+    Django admin's changelist of the same rows (search_fields, list_filter, facets always,
+    50 per page) requested through Django's test Client as a superuser, at 10,000 and 100,000
+    models. Ratio = catalogue / admin (lower is better; the goal is <= 1.0).
+
+Prints the figures; always exits 0 (it informs, it does not gate).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKDIR = Path(tempfile.mkdtemp(prefix="catalogue-bench-"))
+os.environ.update(
+    {
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+        "DATABASE_URL": f"sqlite:///{WORKDIR / 'bench.sqlite3'}",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "DJANGO_DEBUG": "0",
+        "CACHE_URL": "locmemcache://bench",
+    }
+)
+os.environ.pop("DJANGO_PRODUCTION", None)
+sys.path.insert(0, str(ROOT))
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Q  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from dashboard.catalogue import queries  # noqa: E402
+from dashboard.catalogue.models import CatalogueModel  # noqa: E402
+from dashboard.catalogue.sync import sync_models  # noqa: E402
+from dashboard.listing import ListQuery  # noqa: E402
+
+UPSTREAM = "default"
+SIZES = (10_000, 100_000)
+REPEATS = 7
+OWNERS = [f"org-team-{n:02d}" for n in range(24)]
+BASES = ["gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14", "gpt-4o-2024-08-06", "o4-mini"]
+# The page compared: search a word, filter one owner, facets on, 50 per page.
+QUERY = ListQuery(q="tone", owner="org-team-03", per_page=50)
+ADMIN_URL = "/admin/catalogue/cataloguemodel/?q=tone&owned_by__exact=org-team-03"
+
+
+def models(n: int, *, changed_every: int = 0) -> list[dict[str, Any]]:
+    """`n` realistic items: mostly fine-tunes of a few bases, some base models, odd fields."""
+    items = []
+    for i in range(n):
+        owner = OWNERS[i % len(OWNERS)]
+        if i % 10 == 0:
+            model_id, owner = f"base-model-{i:06d}", "system"
+        else:
+            suffix = ("tone-polish", "support-bot", "summarise", "router")[i // 7 % 4]
+            model_id = f"ft:{BASES[i % len(BASES)]}:{owner}:{suffix}-{i % 97}:J{i:07d}"
+        item: dict[str, Any] = {
+            "id": model_id,
+            "object": "model",
+            "created": 1_700_000_000 + i * 37,
+            "owned_by": owner,
+            "shutdown_date": None if i % 6 else f"2027-{i % 12 + 1:02d}-{i % 28 + 1:02d}",
+            "region": "eu" if i % 2 else "us",
+        }
+        if changed_every and i % changed_every == 0:
+            item["shutdown_date"] = "2026-12-31"
+        items.append(item)
+    return items
+
+
+def timed[T](call: Callable[[], T]) -> tuple[float, T]:
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
+
+
+def median_seconds(call: Callable[[], object]) -> float:
+    call()  # warm-up
+    return statistics.median(timed(call)[0] for _ in range(REPEATS))
+
+
+def sqlite_changes() -> int:
+    """Rows inserted, updated or deleted on this connection so far (SQLite's own counter)."""
+    connection.ensure_connection()
+    return int(connection.connection.total_changes)
+
+
+def sync_figures() -> None:
+    print(f"(a) full sync of {SIZES[-1]:,} models into an empty catalogue")
+    items = models(SIZES[-1])
+    cpu = time.process_time()
+    seconds, run = timed(lambda: sync_models(UPSTREAM, items))
+    cpu = time.process_time() - cpu
+    print(f"    {seconds:6.2f} s ({cpu:.2f} s CPU)   {run.appeared:,} rows inserted")
+
+    print("(b) re-sync with 1% changed, then the same list again (nothing changed)")
+    items = models(SIZES[-1], changed_every=100)
+    for label in ("1% changed", "unchanged"):
+        before, cpu = sqlite_changes(), time.process_time()
+        seconds, run = timed(lambda: sync_models(UPSTREAM, items))
+        written, cpu = sqlite_changes() - before, time.process_time() - cpu
+        print(
+            f"    {label:<11} {seconds:6.2f} s ({cpu:.2f} s CPU)   "
+            f"catalogue rows written {run.rows_written:,} "
+            f"(all statements: {written:,} rows incl. {run.changed:,} change records)"
+        )
+
+
+def list_figures(browser: Client) -> None:
+    print("(c) one list page: search + owner filter + facets, 50 per page (median of 7)")
+    for size in SIZES:
+        CatalogueModel.objects.all().delete()
+        sync_models(UPSTREAM, models(size))
+        now = time.time()
+        result = queries.list_page(UPSTREAM, QUERY, now)
+        response = browser.get(ADMIN_URL)
+        assert response.status_code == 200, response.status_code
+        same_rows = CatalogueModel.objects.filter(
+            Q(model_id__icontains=QUERY.q) | Q(owned_by__icontains=QUERY.q), owned_by=QUERY.owner
+        )
+        assert result.page.total == same_rows.count(), "the two pages must show the same rows"
+
+        ours = median_seconds(lambda: queries.list_page(UPSTREAM, QUERY, time.time()))
+        admin = median_seconds(lambda: browser.get(ADMIN_URL))
+        print(
+            f"    {size:>7,} models: catalogue {ours * 1000:7.1f} ms   admin {admin * 1000:7.1f} ms"
+            f"   ratio {ours / admin:4.2f}x (goal <= 1.0)   [{result.page.total:,} matches]"
+        )
+
+
+def main() -> None:
+    logging.disable(logging.WARNING)  # sign-in events, missing collected static files
+    warnings.filterwarnings("ignore", message="No directory at")
+    try:
+        call_command("migrate", verbosity=0)
+        settings.STORAGES = {  # admin pages without collected static files
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        }
+        user = User.objects.create_superuser("bench", password="bench-password")
+        browser = Client()
+        browser.force_login(user)
+        print(f"Catalogue benchmark (SQLite {connection.Database.sqlite_version}, this process)")
+        sync_figures()
+        list_figures(browser)
+    finally:
+        connection.close()
+        shutil.rmtree(WORKDIR, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

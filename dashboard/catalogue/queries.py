@@ -1,0 +1,262 @@
+"""The list page as database queries, with the semantics of `dashboard.listing`.
+
+`list_page(upstream, query, now)` gives what `listing.apply` and `listing.facets` give for the
+same `ListQuery` over the upstream's present models: search words must all occur in the id or
+the owner (case-insensitive, `str.casefold`), exact owner / kind / base filters, "older than N
+days" (a model without `created` counts as oldest), sort by a `listing.SORTS` column with the id
+as tie-breaker in the same direction (shutdown date: dates first ascending, models without one
+first descending), a page past the end shows the last page. Two queries (three when few rows
+match): one grouped count for the total and every facet, one for the page's rows.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import operator
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import reduce
+
+from django.db import connections, router
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
+from django.db.models.expressions import OrderBy
+
+from dashboard.listing import AGES, KINDS, Facet, ListQuery, Page, Row, parse_fine_tune
+
+from .models import CatalogueModel, Change, UpstreamState
+
+_NOTHING = Q(pk__in=[])
+FEW = 2000  # up to this many matches, the page's rows are found by id (see list_page)
+
+
+@dataclass(frozen=True)
+class ListResult:
+    """One list page: `page.rows` are `listing.Row`s (what the templates show), `models` the
+    same rows as catalogue records (first seen, data), in the same order."""
+
+    page: Page
+    facets: list[Facet]
+    models: list[CatalogueModel]
+
+
+@dataclass(frozen=True)
+class History:
+    """A model's story on one upstream: `model` is None if the catalogue never saw it."""
+
+    model: CatalogueModel | None
+    last_seen: datetime.datetime | None  # effective: a present model was in the latest sync
+    changes: list[Change]  # newest first
+
+
+def present(upstream: str) -> QuerySet[CatalogueModel]:
+    """The upstream's models still in its list."""
+    return CatalogueModel.objects.filter(upstream=upstream, gone_at__isnull=True)
+
+
+def list_page(upstream: str, query: ListQuery, now: float) -> ListResult:
+    """Rows, total and facet counts (each with every *other* active filter) for one page.
+
+    `now` is Unix seconds (the age filter's reference).
+    """
+    filters = _filters(query, now)
+    rows = present(upstream)
+    groups = _groups(rows.filter(filters.get("q", Q())), now)
+    facets = _facets(groups, query)
+    total = sum(g.n for g in groups if g.matches(query))
+    num_pages = max(1, math.ceil(total / query.per_page))
+    number = min(query.page, num_pages)
+    first = (number - 1) * query.per_page
+    matching = rows.filter(_all(filters))
+    if total <= FEW:
+        # Find the few through the covering index, then sort them: the sort column's index
+        # would read most of the table to find them.
+        found = matching.order_by().values_list("pk", flat=True)
+        matching = CatalogueModel.objects.filter(pk__in=list(found))
+    ordered = matching.order_by(*_ordering(query.sort))
+    models = list(ordered[first : first + query.per_page]) if total else []
+    page = Page(
+        [as_row(m) for m in models],
+        total,
+        number,
+        num_pages,
+        first + 1 if models else 0,
+        first + len(models),
+    )
+    return ListResult(page, facets, models)
+
+
+def as_row(model: CatalogueModel) -> Row:
+    """A catalogue record as the list's `Row` (what the upstream sent, read leniently)."""
+    shutdown = model.data.get("shutdown_date")
+    return Row(
+        id=model.model_id,
+        owned_by=model.owned_by,
+        created=model.created or 0,
+        shutdown_date=shutdown if isinstance(shutdown, str) else None,
+        fine_tune=parse_fine_tune(model.model_id),
+        data=model.data,
+    )
+
+
+def changes(
+    upstream: str | None = None, kind: str | None = None, since: datetime.datetime | None = None
+) -> QuerySet[Change]:
+    """Change records, newest first, optionally of one upstream, one kind, since a time."""
+    found = Change.objects.select_related("audit_entry").order_by("-at", "-id")
+    if upstream:
+        found = found.filter(upstream=upstream)
+    if kind:
+        found = found.filter(kind=kind)
+    if since:
+        found = found.filter(at__gte=since)
+    return found
+
+
+def history(upstream: str, model_id: str) -> History:
+    """The catalogue record (first seen, gone_at, last data) and its changes; the caller adds
+    the audit log's delete attempts."""
+    model = CatalogueModel.objects.filter(upstream=upstream, model_id=model_id).first()
+    state = UpstreamState.objects.filter(upstream=upstream).first()
+    last_seen = (
+        model.effective_last_seen(state.last_success_at if state else None) if model else None
+    )
+    found = list(changes(upstream).filter(model_id=model_id))
+    return History(model, last_seen, found)
+
+
+def state(upstream: str) -> UpstreamState | None:
+    """The upstream's refresh state (last success, backoff, lease); None before any refresh."""
+    return UpstreamState.objects.filter(upstream=upstream).first()
+
+
+# --- Facets: one grouped count, then arithmetic ------------------------------------------------
+
+# "Older than N days" as levels: a model older than 365 days is older than 90 and 30 too.
+_AGE_LEVELS = {key: level for level, key in enumerate(sorted(AGES, key=AGES.__getitem__), 1)}
+
+
+@dataclass(frozen=True)
+class _Group:
+    """How many matching rows share an owner, base model, kind and age level."""
+
+    owned_by: str
+    base_model: str
+    kind: str
+    age_level: int  # how many of the AGES thresholds the model is older than
+    n: int
+
+    def matches(self, query: ListQuery, *, but: str = "") -> bool:
+        return (
+            (but == "owner" or not query.owner or self.owned_by == query.owner)
+            and (but == "kind" or not query.kind or self.kind == query.kind)
+            and (but == "base" or not query.base or self.base_model == query.base)
+            and (but == "age" or not query.age or self.age_level >= _AGE_LEVELS[query.age])
+        )
+
+
+def _groups(rows: QuerySet[CatalogueModel], now: float) -> list[_Group]:
+    """The rows matching the search, counted per (owner, base, kind, age level): one query."""
+    oldest_first = sorted(AGES.items(), key=lambda item: -item[1])
+    level = Case(
+        *(When(_older(now, days), then=Value(_AGE_LEVELS[key])) for key, days in oldest_first),
+        default=Value(0),
+    )
+    counted = (
+        rows.order_by()
+        .annotate(age_level=level)
+        .values("owned_by", "base_model", "kind", "age_level")
+        .annotate(n=Count("pk"))
+        .values_list("owned_by", "base_model", "kind", "age_level", "n")
+    )
+    return [_Group(*values) for values in counted]
+
+
+def _facets(groups: list[_Group], query: ListQuery) -> list[Facet]:
+    """`listing.facets` from the grouped counts: each filter's options given the others."""
+
+    def counts(facet: str, key: Callable[[_Group], str]) -> Counter[str]:
+        tally: Counter[str] = Counter()
+        for group in groups:
+            if group.matches(query, but=facet):
+                tally[key(group)] += group.n
+        return tally
+
+    owners = counts("owner", lambda g: g.owned_by)
+    kinds = counts("kind", lambda g: g.kind)
+    bases = counts("base", lambda g: g.base_model)
+    by_age = [g for g in groups if g.matches(query, but="age")]
+    ages = [
+        (key, f"Older than {days} days", sum(g.n for g in by_age if g.age_level >= level))
+        for key, days in AGES.items()
+        for level in [_AGE_LEVELS[key]]
+    ]
+    found = [
+        Facet("owner", "Owner", [(o, o, n) for o, n in sorted(owners.items())], query.owner),
+        Facet("kind", "Kind", [(k, label, kinds[k]) for k, label in KINDS.items()], query.kind),
+        Facet("base", "Base model", [(b, b, n) for b, n in sorted(bases.items()) if b], query.base),
+        Facet("age", "Age", ages, query.age),
+    ]
+    for facet in found:  # "Any": the rows every *other* active filter lets through
+        facet.total = sum(g.n for g in groups if g.matches(query, but=facet.name))
+    return found
+
+
+# --- Building blocks -------------------------------------------------------------------------
+
+
+def _filters(query: ListQuery, now: float) -> dict[str, Q]:
+    """One condition per active filter, keyed like `listing._predicates`."""
+    filters: dict[str, Q] = {}
+    words = query.q.casefold().split()
+    if words:
+        filters["q"] = reduce(
+            operator.and_,
+            (
+                _NOTHING
+                if "\x00" in w
+                else Q(model_id_folded__contains=w) | Q(owned_by_folded__contains=w)
+                for w in words
+            ),
+        )
+    for name, column in (("owner", "owned_by"), ("kind", "kind"), ("base", "base_model")):
+        value: str = getattr(query, name)
+        if value:
+            filters[name] = _NOTHING if "\x00" in value else Q(**{column: value})
+    if query.age:
+        filters["age"] = _older(now, AGES[query.age])
+    return filters
+
+
+def _older(now: float, days: int) -> Q:
+    # created < cutoff for whole seconds is created < ceil(cutoff); no `created` means oldest.
+    return Q(created__lt=math.ceil(now - days * 86400)) | Q(created__isnull=True)
+
+
+def _all(filters: dict[str, Q], *excluded: str) -> Q:
+    return reduce(operator.and_, (q for name, q in filters.items() if name not in excluded), Q())
+
+
+def _ordering(sort: str) -> list[OrderBy]:
+    descending = sort.startswith("-")
+    column = sort.removeprefix("-")
+    if column == "created":
+        key = _nulls(F("created"), descending, nulls_smallest=True)
+    elif column == "shutdown_date":
+        key = _nulls(F("shutdown_date"), descending, nulls_smallest=False)
+    else:
+        name = {"id": "model_id_folded", "owned_by": "owned_by_folded"}.get(column, column)
+        key = OrderBy(F(name), descending=descending)
+    return [key, OrderBy(F("model_id"), descending=descending)]
+
+
+def _nulls(column: F, descending: bool, *, nulls_smallest: bool) -> OrderBy:
+    """Order with nulls as the smallest (or largest) value, leaving the clause out where the
+    database already does that (an explicit NULLS clause can keep SQLite off the index)."""
+    db = router.db_for_read(CatalogueModel)
+    if connections[db].features.order_by_nulls_first == nulls_smallest:
+        return OrderBy(column, descending=descending)
+    if nulls_smallest != descending:
+        return OrderBy(column, descending=descending, nulls_first=True)
+    return OrderBy(column, descending=descending, nulls_last=True)
