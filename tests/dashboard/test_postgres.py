@@ -170,7 +170,7 @@ def test_a_nested_sandbox_delete_keeps_the_outer_postgresql_transaction(
         from django.core.management import call_command
         from django.db import connection, transaction
         from dashboard.models import AuditEntry
-from dashboard.sandbox.models import SandboxModel
+        from dashboard.sandbox.models import SandboxModel
         from dashboard.upstreams import get_client
 
         call_command("seed_sandbox", "--reset", stdout=io.StringIO())
@@ -209,7 +209,7 @@ def test_the_dashboard_delete_flow_is_audited_on_postgresql(
         from django.test import Client
         from django.urls import reverse
         from dashboard.models import AuditEntry
-from dashboard.sandbox.models import SandboxModel
+        from dashboard.sandbox.models import SandboxModel
 
         call_command("seed_sandbox", "--reset", stdout=io.StringIO())
         victim = "acme/модель-ru"
@@ -227,7 +227,7 @@ from dashboard.sandbox.models import SandboxModel
     )
 
     assert lines == [
-        "status 302 /models/",
+        "status 302 /u/default/models/",
         "remaining 63 False",
         "audit 1 owner",
         "outcome deleted 200 req_",
