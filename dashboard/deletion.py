@@ -326,6 +326,9 @@ def _check(
     entry.record_outcome(
         Outcome.UNKNOWN, status=status, request_id=request_id, message=f"{UNKNOWN_WORDS} {answer}"
     )
+    from .tasks import schedule_reconcile  # the worker checks again after the grace period
+
+    schedule_reconcile()
     return Deletion(entry, messages.WARNING, f"{model_id}: {UNKNOWN_WORDS}")
 
 

@@ -104,7 +104,7 @@ def _refusal(state: UpstreamState, now: datetime.datetime) -> RefreshRequest | N
         return "busy"
     if state.next_attempt_at and state.next_attempt_at > now:
         return "backing off"
-    if _pending(refresh_catalogue, state.upstream):
+    if is_pending(refresh_catalogue, state.upstream):
         return "already queued"
     return None
 
@@ -112,13 +112,13 @@ def _refusal(state: UpstreamState, now: datetime.datetime) -> RefreshRequest | N
 def schedule_pruning() -> bool:
     """Make sure a pruning run is queued (deferred by CATALOGUE_PRUNE_INTERVAL_SECONDS) on a
     backend that can defer and be asked what is pending; True if one was enqueued."""
-    if not isinstance(prune_changes.get_backend(), DatabaseBackend) or _pending(prune_changes):
+    if not isinstance(prune_changes.get_backend(), DatabaseBackend) or is_pending(prune_changes):
         return False
     prune_changes.using(run_after=timezone.now() + conf.prune_interval()).enqueue()
     return True
 
 
-def _pending(queued: Task[Any, Any], *args: str) -> bool:
+def is_pending(queued: Task[Any, Any], *args: str) -> bool:
     """Whether `queued` with these arguments waits in its backend's queue, not yet started."""
     backend = queued.get_backend()
     if isinstance(backend, DatabaseBackend):
