@@ -213,7 +213,7 @@ def test_a_wait_of_exactly_one_second_is_said_in_the_singular(
     settings.UPSTREAM_TIMEOUT = 1.0
     real_api.get("/models").mock(side_effect=httpx.ReadTimeout("slow"))
 
-    response = owner.get("/models/")
+    response = owner.get("/u/default/models/")
 
     assert response.status_code == 504
     assert "No answer within 1 second." in _text(response)
