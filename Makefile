@@ -28,7 +28,7 @@ help:
 	@echo "make run    - set up and serve the dashboard on its sandbox (127.0.0.1:8000), with its worker"
 	@echo "make test   - set up and run lint, type checks and every test"
 	@echo "make bench  - compare modelsclient with the official openai package, and the"
-	@echo "              catalogue's sync and list query with Django admin's changelist"
+	@echo "              catalogue's sync, list query and list page with Django admin's changelist"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
