@@ -25,10 +25,10 @@ CHROMIUM ?= /usr/bin/chromium
 .PHONY: help venv run test lint typecheck pytest test-deps screenshots bench clean
 
 help:
-	@echo "make run    - set up and serve the dashboard on its sandbox (127.0.0.1:8000)"
+	@echo "make run    - set up and serve the dashboard on its sandbox (127.0.0.1:8000), with its worker"
 	@echo "make test   - set up and run lint, type checks and every test"
 	@echo "make bench  - compare modelsclient with the official openai package, and the"
-	@echo "              catalogue's sync and list query with Django admin's changelist"
+	@echo "              catalogue's sync, list query and list page with Django admin's changelist"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -43,15 +43,16 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # The dashboard on its embedded sandbox: migrate, seed (once; deletes persist), demo users,
-# then settle deletes a crash left pending or the API left unknown.
+# then settle deletes a crash left pending or the API left unknown; then the web server and the
+# task worker (catalogue refreshes) together: `manage.py serve` stops both on Ctrl-C.
 run: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_sandbox --if-empty
 	$(PY) manage.py setup_demo
 	$(PY) manage.py reconcile_audit
 	$(PY) manage.py collectstatic --noinput -v0
-	@echo "Models Dashboard: http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
-	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+	@echo "Models Dashboard: http://127.0.0.1:$(PORT)/ and its task worker  (Ctrl-C stops both)"
+	$(PY) manage.py serve 127.0.0.1:$(PORT)
 
 # Test tools from Debian, installed when missing (needs root, as in CI): Chromium for the
 # browser tests, redis-server for the shared-cache test. PostgreSQL's server binaries come

@@ -10,6 +10,12 @@ file in a temporary directory (removed at the end) and measures, in this process
     Django admin's changelist of the same rows (search_fields, list_filter, facets always,
     50 per page) requested through Django's test Client as a superuser, at 10,000 and 100,000
     models. Ratio = catalogue / admin (lower is better; the goal is <= 1.0).
+(d) the dashboard's real list page, GET /u/default/models/?q=…&kind=… (50 per page) through the
+    test Client as a signed-in superuser, with the catalogue filled and fresh, against the
+    admin's changelist with the same search and filter, at 10,000 and 100,000 models; every
+    upstream call is counted (the goal is 0: the default upstream is an address where nothing
+    listens). Whatever /u/default/models/ does is what is measured; a page that does not
+    answer 200 from the catalogue is reported as such, without a ratio.
 
 Prints the figures; always exits 0 (it informs, it does not gate).
 """
@@ -37,12 +43,19 @@ os.environ.update(
         "DJANGO_ALLOWED_HOSTS": "testserver",
         "DJANGO_DEBUG": "0",
         "CACHE_URL": "locmemcache://bench",
+        # (d): an upstream where nothing listens; a page that calls it is counted, not waited on.
+        "OPENAI_API_KEY": "sk-bench-not-a-key",
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+        "UPSTREAM_MAX_RETRIES": "0",
+        "UPSTREAM_PAGE_BUDGET": "1",
+        "SANDBOX_ENABLED": "0",
     }
 )
 os.environ.pop("DJANGO_PRODUCTION", None)
 sys.path.insert(0, str(ROOT))
 
 import django  # noqa: E402
+import httpx  # noqa: E402
 
 django.setup()
 
@@ -52,6 +65,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Q  # noqa: E402
 from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
 
 from dashboard.catalogue import queries  # noqa: E402
 from dashboard.catalogue.models import CatalogueModel  # noqa: E402
@@ -66,6 +80,19 @@ BASES = ["gpt-4o-mini-2024-07-18", "gpt-4.1-mini-2025-04-14", "gpt-4o-2024-08-06
 # The page compared: search a word, filter one owner, facets on, 50 per page.
 QUERY = ListQuery(q="tone", owner="org-team-03", per_page=50)
 ADMIN_URL = "/admin/catalogue/cataloguemodel/?q=tone&owned_by__exact=org-team-03"
+# (d) the dashboard's own page: search a word, one kind, 50 per page (facets as the page has them).
+PAGE_QUERY = ListQuery(q="tone", kind="fine-tuned", per_page=50)
+PAGE_ADMIN_URL = "/admin/catalogue/cataloguemodel/?q=tone&kind__exact=fine-tuned"
+UPSTREAM_CALLS: list[str] = []
+_send = httpx.HTTPTransport.handle_request
+
+
+def _counted(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+    UPSTREAM_CALLS.append(f"{request.method} {request.url}")
+    return _send(self, request)
+
+
+httpx.HTTPTransport.handle_request = _counted  # type: ignore[method-assign]
 
 
 def models(n: int, *, changed_every: int = 0) -> list[dict[str, Any]]:
@@ -152,6 +179,30 @@ def list_figures(browser: Client) -> None:
         )
 
 
+def page_figures(browser: Client) -> None:
+    print("(d) the dashboard's list page /u/default/models/?q=tone&kind=fine-tuned, 50 per page")
+    page_url = reverse("model-list", args=[UPSTREAM]) + PAGE_QUERY.url()
+    for size in SIZES:
+        CatalogueModel.objects.all().delete()
+        sync_models(UPSTREAM, models(size))  # the copy is fresh: just synced
+        UPSTREAM_CALLS.clear()
+        response = browser.get(page_url)
+        if response.status_code != 200 or UPSTREAM_CALLS:
+            print(
+                f"    {size:>7,} models: the page answered {response.status_code} after "
+                f"{len(UPSTREAM_CALLS)} upstream call(s): it does not read the catalogue (yet); "
+                "no ratio"
+            )
+            continue
+        assert browser.get(PAGE_ADMIN_URL).status_code == 200
+        ours = median_seconds(lambda: browser.get(page_url))
+        admin = median_seconds(lambda: browser.get(PAGE_ADMIN_URL))
+        print(
+            f"    {size:>7,} models: page {ours * 1000:7.1f} ms   admin {admin * 1000:7.1f} ms"
+            f"   ratio {ours / admin:4.2f}x (goal <= 1.0)   upstream calls {len(UPSTREAM_CALLS)}"
+        )
+
+
 def main() -> None:
     logging.disable(logging.WARNING)  # sign-in events, missing collected static files
     warnings.filterwarnings("ignore", message="No directory at")
@@ -167,6 +218,7 @@ def main() -> None:
         print(f"Catalogue benchmark (SQLite {connection.Database.sqlite_version}, this process)")
         sync_figures()
         list_figures(browser)
+        page_figures(browser)
     finally:
         connection.close()
         shutil.rmtree(WORKDIR, ignore_errors=True)

@@ -1,10 +1,11 @@
 """Django admin: users (without privilege escalation for Admins, and never deleting oneself or
-the last Owner) and a read-only audit log."""
+the last Owner), roles per upstream (the same rule: no way up) and a read-only audit log."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import actions as admin_actions
 from django.contrib.auth.admin import UserAdmin
@@ -15,7 +16,8 @@ from django.http import HttpRequest
 
 from . import roles
 from .logging import security_event
-from .models import AuditEntry
+from .models import AuditEntry, UpstreamAccess
+from .upstreams import upstreams
 
 admin.site.site_header = "Models Dashboard administration"
 admin.site.site_title = "Models Dashboard"
@@ -44,6 +46,100 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class UpstreamAccessForm(forms.ModelForm):
+    """A role on one of the configured upstreams, checked against what the editor may grant."""
+
+    upstream = forms.ChoiceField(help_text="The upstream's alias (UPSTREAMS).")
+
+    class Meta:
+        model = UpstreamAccess
+        fields = ["user", "upstream", "role"]
+
+    editor: Any = None  # the signed-in user, set by the admin
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["upstream"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [
+            (alias, f"{alias} · {upstream.label}")
+            for alias, upstream in upstreams().items()
+            if roles.may_grant(self.editor, alias, roles.SUPPORT)
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        alias, role = cleaned.get("upstream"), cleaned.get("role")
+        if alias and role and not roles.may_grant(self.editor, alias, role):
+            raise forms.ValidationError(
+                f"Only owners of {alias!r} (and superusers) may grant the {role} role there."
+            )
+        return cleaned
+
+
+@admin.register(UpstreamAccess)
+class UpstreamAccessAdmin(admin.ModelAdmin):
+    """Roles per upstream for Admins without a way up: each editor sees and edits the rows of
+    the upstreams they are Admin or Owner of; only Owners of an upstream (and superusers)
+    grant, change or remove its Owner role."""
+
+    form = UpstreamAccessForm
+    list_display = ("user", "upstream", "role")
+    list_filter = ("upstream", "role")
+    search_fields = ("user__username",)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        base = super().get_form(request, obj, change=change, **kwargs)
+        return type(base.__name__, (base,), {"editor": request.user})
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        readable = [a for a in upstreams() if roles.may_grant(request.user, a, roles.SUPPORT)]
+        return rows.filter(upstream__in=readable)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not roles.may_grant(request.user, obj.upstream, obj.role):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and not roles.may_grant(request.user, obj.upstream, obj.role):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        rows = [obj]
+        if change:  # the role it had counts too: an Admin does not demote an Owner
+            rows.append(UpstreamAccess.objects.get(pk=obj.pk))
+        _refuse_grants(request, rows)
+        super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        _refuse_grants(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        _refuse_grants(request, list(queryset))
+        super().delete_queryset(request, queryset)
+
+
+def _refuse_grants(request: HttpRequest, rows: list[Any]) -> None:
+    """The last word, whichever admin path writes or removes roles per upstream."""
+    for row in rows:
+        if not roles.may_grant(request.user, row.upstream, row.role):
+            security_event(
+                "admin.grant_refused",
+                user=request.user.get_username(),
+                upstream=row.upstream,
+                role=row.role,
+            )
+            raise PermissionDenied(f"You may not grant or remove {row.role} on {row.upstream}.")
 
 
 class RoleAwareUserAdmin(UserAdmin):

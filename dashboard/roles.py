@@ -22,6 +22,11 @@ _ADMIN_PERMS = [
     "auth.add_user",
     "auth.change_user",
     "auth.view_group",
+    # Granting roles per upstream in Django's admin (limited further by `may_grant`).
+    "dashboard.view_upstreamaccess",
+    "dashboard.add_upstreamaccess",
+    "dashboard.change_upstreamaccess",
+    "dashboard.delete_upstreamaccess",
 ]
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     SUPPORT: [],
@@ -90,6 +95,12 @@ def can_view_audit(user: User | AnonymousUser, upstream: str | None = None) -> b
     if upstream is None:
         return bool(audit_upstreams(user))
     return _at_least(user, upstream, ADMIN)
+
+
+def may_grant(user: User | AnonymousUser, upstream: str, role: str) -> bool:
+    """Whether `user` may give (or change, or take away) `role` on `upstream`: Admins of that
+    upstream grant Support and Admin, only its Owners grant Owner (no way up)."""
+    return _at_least(user, upstream, OWNER if role == OWNER else ADMIN)
 
 
 def audit_upstreams(user: User | AnonymousUser) -> list[str]:
