@@ -125,9 +125,8 @@ def model_list(request: HttpRequest, alias: str) -> HttpResponse:
     if status.updated_at is None:
         problem = freshness.first_load(upstream)
         if problem:
-            return problem_response(
-                request, problem, retry_url=request.get_full_path(), title="Models"
-            )
+            retry_url = (list_path + query.url()).removesuffix("?")
+            return problem_response(request, problem, retry_url=retry_url, title="Models")
         status = freshness.copy_status(upstream)
     elif asked and not wants_fragment(request):
         return redirect(list_path + query.url())  # the refresh is queued: back to the page

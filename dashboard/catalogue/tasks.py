@@ -72,7 +72,12 @@ def read_list(client: modelsclient.Client) -> Fetched:
     Pages pass a client bounded by their budget (`call_within_budget`); the task its own.
     """
     raw = client.models.with_raw_response.list()
-    body = raw.json()
+    try:
+        body = raw.json()
+    except ValueError as exc:  # not JSON (a proxy's HTML page): said as an unreadable answer
+        raise modelsclient.APIResponseValidationError(
+            raw.http_response, None, message="The list response is not JSON."
+        ) from exc
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list):
         raise modelsclient.APIResponseValidationError(

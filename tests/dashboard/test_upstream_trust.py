@@ -21,6 +21,7 @@ from dashboard.models import AuditEntry
 from dashboard.sandbox.models import SandboxModel
 
 from .conftest import REAL_API_BASE, REAL_API_KEY
+from .worker import run_worker
 
 Outcome = AuditEntry.Outcome
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:triage:Ab12Cd34"
@@ -232,7 +233,9 @@ def test_an_oversized_list_keeps_the_stale_copy_on_refresh(
     _cache_the_list(owner, real_api)
     real_api.get("/models").respond(200, content=json.dumps(_many_models(200)).encode())
 
-    response = owner.get(reverse("model-list", args=["default"]), {"refresh": "1"}, headers=HTMX)
+    owner.get(reverse("model-list", args=["default"]), {"refresh": "1"}, headers=HTMX)
+    run_worker()
+    response = owner.get(reverse("model-list", args=["default"]), headers=HTMX)
 
     assert response.status_code == 200
     assert FINE_TUNE in _text(response)
