@@ -167,8 +167,8 @@ def test_health_answers_at_once_while_views_are_stuck_on_a_hung_upstream(
 
     def stuck_view() -> tuple[int, float]:
         start = time.monotonic()
-        page = httpx.get(f"{hung_upstream}/u/default/models/", headers={"Host": HOST}, cookies=cookies,
-                         timeout=20)  # fmt: skip
+        page = httpx.get(f"{hung_upstream}/u/default/models/", headers={"Host": HOST},
+                         cookies=cookies, timeout=20)  # fmt: skip
         return page.status_code, time.monotonic() - start
 
     with ThreadPoolExecutor(max_workers=3) as pool:
