@@ -27,6 +27,7 @@ from django.utils import timezone
 
 import modelsclient
 
+from .catalogue.sync import record_deletion
 from .listing import Row
 from .logging import security_event
 from .models import AuditEntry
@@ -41,7 +42,6 @@ from .upstreams import (
     UpstreamProblem,
     call_within_budget,
     describe_error,
-    forget_model,
     never_sent,
     scrub,
     upstreams,
@@ -151,7 +151,7 @@ def delete_model(
     The whole routine, lookups and checks included, fits in `budget` (a page's by default).
     """
     budget = budget if budget is not None else Budget.for_upstream(upstream)
-    if snapshot is None:  # not in the cached list: the audit wants to know what it was
+    if snapshot is None:  # not in the catalogue: the audit wants to know what it was
         snapshot = _fetch_snapshot(upstream, model_id, budget.part(budget.seconds * SNAPSHOT_SHARE))
     if snapshot is not None and not Row.from_api(snapshot).is_deletable:
         reason = (
@@ -208,7 +208,7 @@ def _delete(entry: AuditEntry, upstream: Upstream, model_id: str, budget: Budget
             message=describe_error(exc).detail,
             confirmed_by=Confirmation.ANSWER,
         )
-        forget_model(upstream, model_id)
+        record_deletion(upstream.alias, model_id, entry)
         return Deletion(entry, messages.WARNING, f"{model_id} was already gone upstream.")
     except modelsclient.APIError as exc:
         if _may_have_acted(exc) or any(_may_have_acted(e) for e in failures):
@@ -235,7 +235,7 @@ def _delete(entry: AuditEntry, upstream: Upstream, model_id: str, budget: Budget
         request_id=request_id,
         confirmed_by=Confirmation.ANSWER,
     )
-    forget_model(upstream, model_id)
+    record_deletion(upstream.alias, model_id, entry)
     return Deletion(entry, messages.SUCCESS, f"Deleted {model_id}.")
 
 
@@ -283,7 +283,7 @@ def _deleted_by_a_retry(
         ),
         confirmed_by=Confirmation.RETRY,
     )
-    forget_model(upstream, model_id)
+    record_deletion(upstream.alias, model_id, entry)
     return Deletion(entry, messages.SUCCESS, f"Deleted {model_id}.")
 
 
@@ -302,7 +302,7 @@ def _check(
             message=f"Deleted — confirmed by a check: the model is gone. {answer}",
             confirmed_by=Confirmation.CHECK,
         )
-        forget_model(upstream, model_id)
+        record_deletion(upstream.alias, model_id, entry)
         return Deletion(
             entry,
             messages.SUCCESS,
@@ -391,7 +391,7 @@ def reconcile(*, grace: timedelta, budget: Budget, limit: int = 500) -> list[Rec
             outcome, words = Outcome.FAILED, "the model still exists upstream — not deleted."
         else:
             outcome, words = Outcome.DELETED, "the model is gone upstream — deleted."
-            forget_model(upstream, entry.model_id)
+            record_deletion(upstream.alias, entry.model_id, entry)
         settled = entry.reconcile(outcome, message=words)
         done.append(Reconciled(entry, settled, words if settled else "settled meanwhile"))
         if settled:

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, register_converter
 
 from . import accounts, audit, views
+from .catalogue import views as catalogue_views
 from .converters import ModelIdConverter, UpstreamAliasConverter
 
 register_converter(ModelIdConverter, "modelid")
@@ -13,6 +14,7 @@ register_converter(UpstreamAliasConverter, "upstream")
 urlpatterns = [
     path("", views.index, name="index"),
     path("u/<upstream:alias>/models/", views.model_list, name="model-list"),
+    path("u/<upstream:alias>/copy-status/", views.model_list_status, name="model-list-status"),
     path("u/<upstream:alias>/models/<modelid:model_id>/", views.model_detail, name="model-detail"),
     path(
         "u/<upstream:alias>/models/<modelid:model_id>/delete/",
@@ -23,6 +25,7 @@ urlpatterns = [
     path("models/", views.legacy_redirect),
     path("models/<modelid:model_id>/", views.legacy_redirect),
     path("models/<modelid:model_id>/delete/", views.legacy_redirect, {"action": "delete"}),
+    path("changes/", catalogue_views.changes_list, name="changes"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("login/", accounts.login_view, name="login"),
     path("logout/", accounts.logout_view, name="logout"),

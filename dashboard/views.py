@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 from django.views.decorators.vary import vary_on_headers
@@ -29,8 +29,10 @@ from django_htmx.http import trigger_client_event
 import modelsclient
 
 from . import roles
+from .catalogue import freshness, queries
+from .catalogue.models import CatalogueModel, Change
 from .deletion import ConfirmDeleteForm, Deletion, delete_model, deny
-from .listing import PAGE_SIZES, ListQuery, Row, apply, facets
+from .listing import PAGE_SIZES, ListQuery, Row
 from .models import AuditEntry
 from .pagination import paginate
 from .rendering import HtmxHttpRequest, current_path, forbidden, template_for, wants_fragment
@@ -40,10 +42,8 @@ from .upstreams import (
     Budget,
     Upstream,
     UpstreamProblem,
-    cached_model,
     call_within_budget,
     describe_error,
-    fetch_models,
     get_client,
     get_upstream,
     scrub,
@@ -116,30 +116,32 @@ def legacy_redirect(request: HttpRequest, model_id: str = "", action: str = "") 
 @vary_on_headers("HX-Request")
 @require_safe
 def model_list(request: HttpRequest, alias: str) -> HttpResponse:
+    """The catalogue's copy, at once; only a first-ever load waits (bounded) for the API."""
     upstream = upstream_for(request, alias)
     query = ListQuery.from_querydict(request.GET)
     list_path = reverse("model-list", args=[alias])
-    if request.GET.get("refresh") and not wants_fragment(request):
-        _safe_refresh(request, upstream)
-        return redirect(list_path + query.url())
-    try:
-        listing = fetch_models(upstream, refresh=bool(request.GET.get("refresh")))
-    except modelsclient.APIError as exc:
-        return problem_response(
-            request, describe_error(exc), retry_url=request.get_full_path(), title="Models"
-        )
-    now = time.time()
-    rows = [Row.from_api(m) for m in listing.models]
+    asked = bool(request.GET.get("refresh"))
+    status = freshness.copy_status(upstream, ask=asked)
+    if status.updated_at is None:
+        problem = freshness.first_load(upstream)
+        if problem:
+            retry_url = (list_path + query.url()).removesuffix("?")
+            return problem_response(request, problem, retry_url=retry_url, title="Models")
+        status = freshness.copy_status(upstream)
+    elif asked and not wants_fragment(request):
+        return redirect(list_path + query.url())  # the refresh is queued: back to the page
+    result = queries.list_page(alias, query, time.time())
+    page = result.page
     list_url = list_path + query.url()
-    page = apply(rows, query, now)
     context = {
         "query": query,
         "page": page,
         "pagination": paginate(list_path, page.number, page.num_pages, lambda n: query.url(page=n)),
         "can_delete": roles.can_delete(request.user, alias),
-        "facets": facets(rows, query, now),
-        "listing": listing,
-        "total_models": len(rows),
+        "facets": result.facets,
+        "status": status,
+        "new_ids": freshness.new_ids(alias, result.models),
+        "total_models": queries.present(alias).count() if query.is_filtered else page.total,
         "list_url": list_url,
         "page_sizes": PAGE_SIZES,
         "columns": query.columns(),
@@ -150,56 +152,150 @@ def model_list(request: HttpRequest, alias: str) -> HttpResponse:
     return response
 
 
-def _safe_refresh(request: HttpRequest, upstream: Upstream) -> None:
-    """Refresh for a no-JS click; a failure is said in a message above the last copy."""
+@never_cache
+@require_safe
+def model_list_status(request: HttpRequest, alias: str) -> HttpResponse:
+    """The copy's status line (htmx polls it while a background refresh runs)."""
+    upstream = upstream_for(request, alias)
     try:
-        listing = fetch_models(upstream, refresh=True)
-    except modelsclient.APIError:
-        return  # nothing cached: the redirected page asks again and shows the problem
-    if listing.error:  # the cached copy is still fresh, so the next page would not say why
-        messages.warning(
-            request,
-            f"Refresh failed: {listing.error.title}. {listing.error.detail} "
-            f"Showing the list fetched {listing.age_seconds} seconds ago.",
-        )
+        shown = float(request.GET.get("shown", ""))
+    except ValueError:
+        shown = 0.0
+    status = freshness.copy_status(upstream)
+    newer = bool(status.updated_at and shown and status.updated_at.timestamp() > shown + 0.5)
+    context = {
+        "status": status,
+        "newer": newer,
+        "query": ListQuery(),
+        "list_url": reverse("model-list", args=[alias]),
+    }
+    return render(request, "models/list.html#status", context)
 
 
 @never_cache
 @vary_on_headers("HX-Request")
 @require_safe
 def model_detail(request: HttpRequest, alias: str, model_id: str) -> HttpResponse:
+    """The catalogue's fields and history, the API's raw answer; a tombstone when gone."""
     upstream = upstream_for(request, alias)
+    story = queries.history(alias, model_id)
+    known = story.model
+    if known is not None and known.gone_at is not None:
+        return _tombstone(request, alias, model_id, story)
     client = get_client(upstream)
+    raw = None
+    problem = None
     try:
         raw = call_within_budget(
             lambda c: c.models.with_raw_response.retrieve(model_id), upstream=upstream
         )
         model = raw.parse()
     except (modelsclient.APIError, ValueError) as exc:
-        return problem_response(
-            request, describe_error(exc), retry_url=request.get_full_path(), title=model_id
-        )
-    row = Row.from_api(model.to_dict())
-    body = raw.json()
+        problem = describe_error(exc)
+        if known is None:
+            if isinstance(exc, modelsclient.NotFoundError) and _delete_entry(alias, model_id):
+                return _tombstone(request, alias, model_id, story)
+            retry_url = request.get_full_path()
+            return problem_response(request, problem, retry_url=retry_url, title=model_id)
+    data = known.data if known is not None else model.to_dict()
     context = {
-        "model": model,
-        "row": row,
-        "fields": [
-            (name, _shown_value(value))
-            for name, value in model.to_dict(exclude_unset=False).items()
-        ],
-        "extra_fields": sorted((model.model_extra or {}).items()),
-        "raw_json": _shown_body(body),
-        "status_line": f"{raw.http_version} {raw.status_code} {raw.http_response.reason_phrase}",
-        "headers": [(name, _shown_header(name, value)) for name, value in raw.headers.items()],
-        "request_id": scrub(raw.request_id) if raw.request_id else None,
-        "elapsed_ms": round(raw.elapsed.total_seconds() * 1000, 1),
-        "retries_taken": raw.retries_taken,
-        "curl": _curl(request, upstream, client, raw.url),
+        "model_id": model_id,
+        "row": Row.from_api({**data, "id": model_id}),
+        "fields": _fields(data),
+        "extra_fields": sorted((k, v) for k, v in data.items() if k not in CORE_FIELDS),
+        "known": known,
+        "last_seen": story.last_seen,
+        "problem": problem,
+        "history": _history(request, alias, model_id, story),
         "can_delete": roles.can_delete(request.user, alias),
         "page_title": model_id,
     }
+    if raw is not None:
+        context.update(
+            raw_json=_shown_body(raw.json()),
+            status_line=f"{raw.http_version} {raw.status_code} {raw.http_response.reason_phrase}",
+            headers=[(name, _shown_header(name, value)) for name, value in raw.headers.items()],
+            request_id=scrub(raw.request_id) if raw.request_id else None,
+            elapsed_ms=round(raw.elapsed.total_seconds() * 1000, 1),
+            retries_taken=raw.retries_taken,
+            curl=_curl(request, upstream, client, raw.url),
+        )
     return render(request, template_for(request, "models/detail.html", "content"), context)
+
+
+CORE_FIELDS = tuple(modelsclient.Model.model_fields)  # the schema's fields, in its order
+
+
+def _fields(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The model's fields as the page lists them: the schema's four first, then the rest."""
+    rest = [name for name in data if name not in CORE_FIELDS]
+    return [(name, _shown_value(data.get(name))) for name in (*CORE_FIELDS, *rest)]
+
+
+def _tombstone(
+    request: HttpRequest, alias: str, model_id: str, story: queries.History
+) -> HttpResponse:
+    """A gone model: 410 Gone, with what was last known, when, who deleted it, its history."""
+    known = story.model
+    entry = _delete_entry(alias, model_id)
+    departure = next((c for c in story.changes if c.kind == Change.Kind.DISAPPEARED), None)
+    if departure is not None and departure.audit_entry is not None:
+        entry = departure.audit_entry
+    data = known.data if known is not None else (entry.model_snapshot if entry else {})
+    deleted_here = entry is not None and (
+        departure is None or departure.cause != Change.Cause.DELETED_ELSEWHERE
+    )
+    context = {
+        "model_id": model_id,
+        "row": Row.from_api({**data, "id": model_id}),
+        "fields": _fields(data),
+        "known": known,
+        "last_seen": story.last_seen or (entry.created_at if entry else None),
+        "gone_at": known.gone_at if known else (entry.finished_at if entry else None),
+        "entry": entry if deleted_here else None,
+        "may_read_audit": roles.can_view_audit(request.user, alias),
+        "history": _history(request, alias, model_id, story),
+        "page_title": f"{model_id} (gone)",
+    }
+    template = template_for(request, "models/tombstone.html", "content")
+    return render(request, template, context, status=410)
+
+
+def _delete_entry(alias: str, model_id: str) -> AuditEntry | None:
+    """The latest delete through this dashboard that left the model gone."""
+    return (
+        AuditEntry.objects.filter(
+            upstream_alias=alias,
+            model_id=model_id,
+            action="delete",
+            outcome__in=[Outcome.DELETED, Outcome.ALREADY_GONE],
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def _history(
+    request: HttpRequest, alias: str, model_id: str, story: queries.History
+) -> dict[str, Any]:
+    """First seen, the catalogue's changes and (for audit readers) every delete attempt."""
+    may_read_audit = roles.can_view_audit(request.user, alias)
+    attempts = (
+        list(
+            AuditEntry.objects.filter(upstream_alias=alias, model_id=model_id, action="delete")
+            .exclude(outcome=Outcome.DENIED)
+            .order_by("-created_at", "-id")[:50]
+        )
+        if may_read_audit
+        else []
+    )
+    return {
+        "first_seen": story.model.first_seen if story.model else None,
+        "changes": story.changes,
+        "attempts": attempts,
+        "may_read_audit": may_read_audit,
+        "audit_url": reverse("audit-log") + "?" + urlencode({"upstream": alias, "model": model_id}),
+    }
 
 
 def _shown_header(name: str, value: str) -> str:
@@ -252,7 +348,7 @@ def model_delete(request: HtmxHttpRequest, alias: str, model_id: str) -> HttpRes
     if not roles.can_delete(request.user, alias):
         return deny(request, upstream, model_id, "Only owners may delete models.")
     next_url = _next_url(request, alias)
-    snapshot = cached_model(upstream, model_id)
+    snapshot = _catalogue_snapshot(alias, model_id)
     if request.method == "POST":
         form = ConfirmDeleteForm(request.POST, model_id=model_id)
         if form.is_valid():
@@ -298,8 +394,8 @@ def delete_confirmation_again(
 ) -> HttpResponse:
     """The confirmation once more, with `notice` and the id as typed, after a POST that was
     refused before reaching the view (a stale CSRF token): nothing was sent upstream."""
-    upstream = upstream_for(request, alias)
-    snapshot = cached_model(upstream, model_id)
+    upstream_for(request, alias)
+    snapshot = _catalogue_snapshot(alias, model_id)
     typed = request.POST.get("confirm_id", "")[:1000]
     context = {
         "model_id": model_id,
@@ -316,6 +412,13 @@ def delete_confirmation_again(
         response["HX-Retarget"] = "#dialog"
         response["HX-Reswap"] = "innerHTML"
     return response
+
+
+def _catalogue_snapshot(alias: str, model_id: str) -> dict[str, Any] | None:
+    """The model as the catalogue last saw it in the list (no upstream call)."""
+    found = CatalogueModel.objects.filter(upstream=alias, model_id=model_id, gone_at__isnull=True)
+    data = found.values_list("data", flat=True).first()
+    return {**data, "id": model_id} if isinstance(data, dict) else None
 
 
 def _deletion_response(

@@ -63,19 +63,29 @@ def fetch_for(upstream: str) -> Fetch:
     except KeyError:
         raise LookupError(f"No upstream is configured with the alias {upstream!r}.") from None
 
-    def fetch() -> Fetched:
-        raw = get_client(config).models.with_raw_response.list()
-        body = raw.json()
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, list):
-            raise modelsclient.APIResponseValidationError(
-                raw.http_response, body, message="The list response has no `data` array."
-            )
-        if body.get("has_more"):  # more pages: let the client walk them
-            data = [model.to_dict() for model in raw.parse()]
-        return Fetched(data, raw.request_id)
+    return lambda: read_list(get_client(config))
 
-    return fetch
+
+def read_list(client: modelsclient.Client) -> Fetched:
+    """One list call on `client`: its items as sent (odd ones included) and the request id.
+
+    Pages pass a client bounded by their budget (`call_within_budget`); the task its own.
+    """
+    raw = client.models.with_raw_response.list()
+    try:
+        body = raw.json()
+    except ValueError as exc:  # not JSON (a proxy's HTML page): said as an unreadable answer
+        raise modelsclient.APIResponseValidationError(
+            raw.http_response, None, message="The list response is not JSON."
+        ) from exc
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        raise modelsclient.APIResponseValidationError(
+            raw.http_response, body, message="The list response has no `data` array."
+        )
+    if body.get("has_more"):  # more pages: let the client walk them
+        data = [model.to_dict() for model in raw.parse()]
+    return Fetched(data, raw.request_id)
 
 
 def request_refresh(upstream: str = conf.DEFAULT_UPSTREAM) -> RefreshRequest:

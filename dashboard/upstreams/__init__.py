@@ -15,7 +15,6 @@ from .budget import MAX_LIST_PAGES, MIN_ATTEMPT_SECONDS, Budget, NoAnswer, call_
 from .clients import NotConfiguredError, get_client
 from .config import DEFAULT, SANDBOX, Upstream, api_keys, get_upstream, upstreams
 from .errors import UpstreamProblem, describe_error, never_sent, scrub
-from .listcache import ModelList, cached_model, fetch_models, forget_model
 from .trust import GuardedTransport, RedirectRefused, ResponseTooLarge
 
 __all__ = [
@@ -25,7 +24,6 @@ __all__ = [
     "SANDBOX",
     "Budget",
     "GuardedTransport",
-    "ModelList",
     "NoAnswer",
     "NotConfiguredError",
     "RedirectRefused",
@@ -33,11 +31,8 @@ __all__ = [
     "Upstream",
     "UpstreamProblem",
     "api_keys",
-    "cached_model",
     "call_within_budget",
     "describe_error",
-    "fetch_models",
-    "forget_model",
     "get_client",
     "get_upstream",
     "never_sent",

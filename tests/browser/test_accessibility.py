@@ -121,3 +121,28 @@ def test_list_detail_dialog_and_audit_pass_axe_at_phone_width_in_dark_mode(
     found["audit"] = axe_violations(page)
     context.close()
     assert found == {"list": [], "detail": [], "dialog": [], "audit": []}
+
+
+def _delete_through_the_dashboard(page: Page) -> None:
+    page.get_by_role("link", name=f"Delete {FINE_TUNE}").click()
+    page.fill("#confirm-id", FINE_TUNE)
+    page.get_by_role("button", name="Delete model").click()
+    expect(page.locator("#messages")).to_contain_text("Deleted")
+
+
+def test_the_tombstone_page_has_no_serious_accessibility_violations(page: Page) -> None:
+    login(page, "owner")
+    _delete_through_the_dashboard(page)
+    page.goto(f"/u/default/models/{FINE_TUNE}/")
+    expect(page.locator(".tombstone-banner")).to_contain_text("Deleted through this dashboard")
+    screenshot(page, "tombstone")
+    assert axe_violations(page) == []
+
+
+def test_the_changes_page_has_no_serious_accessibility_violations(page: Page) -> None:
+    login(page, "owner")
+    _delete_through_the_dashboard(page)
+    page.get_by_role("link", name="Changes").click()
+    expect(page.locator(".changes-table tbody tr")).to_have_count(1)
+    screenshot(page, "changes")
+    assert axe_violations(page) == []

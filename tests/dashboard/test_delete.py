@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from dashboard.catalogue.models import CatalogueModel
 from dashboard.models import AuditEntry
-from dashboard.upstreams import cached_model, get_upstream
 
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:triage:Ab12Cd34"
 SLASHED = "acme/llama-3.1-8b-support"
@@ -488,9 +488,7 @@ def test_upstream_failure_is_audited_and_shown_without_a_500_page(
     assert followed.status_code == 200
     html = followed.content.decode()
     assert f'<div class="alert alert--error">{FINE_TUNE} {page_text}' in html
-    assert (
-        cached_model(get_upstream("default"), FINE_TUNE) is not None
-    )  # not deleted: still in the cached list
+    assert _listed(FINE_TUNE)  # not deleted: still in the cached list
     entry = AuditEntry.objects.get()
     assert entry.outcome == outcome
     assert entry.upstream_status == status
@@ -514,7 +512,7 @@ def test_upstream_answering_deleted_false_is_recorded_as_refused(
     assert response.status_code == 200
     html = response.content.decode()
     assert f"{FINE_TUNE} was not deleted (deleted=false)." in html
-    assert cached_model(get_upstream("default"), FINE_TUNE) is not None  # still in the cached list
+    assert _listed(FINE_TUNE)  # still in the cached list
     entry = AuditEntry.objects.get()
     assert entry.outcome == AuditEntry.Outcome.REFUSED
     assert entry.upstream_status == 200
@@ -660,3 +658,10 @@ def test_delete_with_a_cold_cache_looks_the_model_up_for_the_audit_snapshot(
     entry = AuditEntry.objects.get()
     assert entry.model_snapshot == described
     assert entry.outcome == AuditEntry.Outcome.DELETED
+
+
+def _listed(model_id: str, alias: str = "default") -> bool:
+    """Whether the catalogue still lists the model (present, not gone)."""
+    return CatalogueModel.objects.filter(
+        upstream=alias, model_id=model_id, gone_at__isnull=True
+    ).exists()

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -537,6 +538,8 @@ def test_the_real_api_key_appears_in_no_page(
         401, json={"error": {"message": f"Bad key {REAL_API_KEY}", "type": "invalid_request_error"}}
     )
     settings.MODELS_CACHE_SECONDS = 0
+    owner.get("/u/default/models/")  # stale: a background refresh is queued
+    call_command("db_worker", "--batch", "--no-startup-delay", "--interval", "0", verbosity=0)
     pages += [owner.get("/u/default/models/"), owner.get("/u/default/models/", headers=HTMX)]
     leaky_api.get("/models").mock(side_effect=httpx.ConnectError(f"refused {REAL_API_KEY}"))
     pages += [owner.get("/u/default/models/", {"refresh": "1"}, follow=True)]

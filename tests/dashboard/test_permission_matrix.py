@@ -83,6 +83,8 @@ TABLE: dict[str, Row] = {
         POST=(LOGIN, 403, 403, 422),  # the typed id is not the model's: nothing deleted
         POST_confirmed=(LOGIN, 403, 403, TO_LIST),  # the one cell that deletes upstream
     ),
+    "u/<upstream:alias>/copy-status/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
+    "changes/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
     "audit/": _row((LOGIN, 403, 200, 200), SIGNED_IN_ONLY_405),
     "login/": _row(
         (200, TO_HOME, TO_HOME, TO_HOME),  # signed in already: home, then their upstream

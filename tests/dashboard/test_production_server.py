@@ -181,7 +181,9 @@ def test_health_answers_at_once_while_views_are_stuck_on_a_hung_upstream(
 
     assert health.status_code == 200
     assert health_took < 2.0  # Docker's health check gives up after 5 s
-    assert [status for status, _ in answered] == [504, 504, 504]
+    # One first load waits on the API (504 after its budget); the others, while it holds the
+    # upstream's refresh lease, say at once that the list is being fetched (503).
+    assert sorted(status for status, _ in answered) in ([503, 503, 504], [504, 504, 504])
     # The page budget (3 s), and slack for a cold worker's first request on a busy machine;
     # without the budget a view would wait UPSTREAM_TIMEOUT (15 s) per attempt, three times.
     assert max(took for _, took in answered) < 3 + 5
