@@ -49,6 +49,9 @@ class CopyStatus:
 def copy_status(upstream: Upstream, *, ask: bool = False) -> CopyStatus:
     """The copy's state; a stale copy (or `ask`) requests a background refresh (never waits)."""
     state = UpstreamState.objects.filter(upstream=upstream.alias).first()
+    if state is not None and state.identity and state.identity != upstream.cache_key:
+        forget_copy(upstream.alias)  # the alias now names another API: that copy is not its
+        state = None
     updated_at = state.last_success_at if state else None
     now = timezone.now()
     stale = updated_at is None or (now - updated_at).total_seconds() > upstream.refresh_seconds
@@ -94,10 +97,24 @@ def first_load(upstream: Upstream) -> UpstreamProblem | None:
             "Reload in a few seconds.",
         )
     if outcome.status == SyncRun.Status.SUCCEEDED:
+        adopt_identity(upstream)
         return None
     if errors and isinstance(errors[-1], modelsclient.APIError | ValueError):
         return describe_error(errors[-1])
     return UpstreamProblem(502, "The list could not be stored", outcome.error)
+
+
+def adopt_identity(upstream: Upstream) -> None:
+    """Record which API the alias's copy now mirrors (after a successful sync)."""
+    UpstreamState.objects.filter(upstream=upstream.alias).exclude(
+        identity=upstream.cache_key
+    ).update(identity=upstream.cache_key)
+
+
+def forget_copy(alias: str) -> None:
+    """Drop an alias's copy and refresh state (its rows mirror an API it no longer names)."""
+    CatalogueModel.objects.filter(upstream=alias).delete()
+    UpstreamState.objects.filter(upstream=alias).delete()
 
 
 def new_ids(upstream: str, models: list[CatalogueModel]) -> set[str]:

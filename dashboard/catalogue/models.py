@@ -187,6 +187,9 @@ class UpstreamState(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)  # backoff after failures
     last_error = models.TextField(blank=True)  # scrubbed
+    # Which API the copy is of (`Upstream.cache_key`: alias, base URL, organisation, project).
+    # When the alias is pointed elsewhere, its copy belongs to another API and is dropped.
+    identity = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering: ClassVar = ["upstream"]

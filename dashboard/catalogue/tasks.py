@@ -22,7 +22,7 @@ import modelsclient
 from dashboard.upstreams import get_client, get_upstream
 
 from . import conf, drift
-from .models import UpstreamState
+from .models import SyncRun, UpstreamState
 from .sync import Fetch, Fetched, ensure_state, refresh
 
 RefreshRequest = Literal["queued", "already queued", "busy", "backing off"]
@@ -33,6 +33,10 @@ def refresh_catalogue(upstream: str = conf.DEFAULT_UPSTREAM) -> dict[str, Any]:
     """Refresh one upstream's catalogue now; returns what happened (JSON for the task result)."""
     outcome = refresh(upstream, fetch_for(upstream))
     schedule_pruning()
+    if not isinstance(outcome, str) and outcome.status == SyncRun.Status.SUCCEEDED:
+        from .freshness import adopt_identity
+
+        adopt_identity(get_upstream(upstream))
     if isinstance(outcome, str):
         return {"upstream": upstream, "outcome": outcome}
     return {

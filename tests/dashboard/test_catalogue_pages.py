@@ -221,3 +221,25 @@ def test_the_status_fragment_says_when_the_background_refresh_finished(
     assert "Updated just now · Reload to see it" in " ".join(
         e.text for e in find_all(response.content, "p")
     )
+
+
+def test_pointing_the_alias_at_another_api_drops_the_old_copy_instead_of_showing_it(
+    owner: Client, sandbox: int, settings: Any
+) -> None:
+    sandbox_list = owner.get(reverse("model-list", args=["default"]))
+    assert "gpt-4o-mini" in _text(sandbox_list)
+    settings.OPENAI_API_KEY = REAL_API_KEY
+    settings.OPENAI_BASE_URL = "https://other-api.example.test/v1"
+    other = {"id": "only-on-the-other-api", "object": "model", "created": 1, "owned_by": "x"}
+
+    with respx.mock(base_url="https://other-api.example.test/v1") as api:
+        api.get("/models").respond(json={"object": "list", "data": [other]})
+        response = owner.get(reverse("model-list", args=["default"]))
+
+    assert _ids(response) == ["only-on-the-other-api"]
+    assert set(CatalogueModel.objects.values_list("model_id", flat=True)) == {
+        "only-on-the-other-api"
+    }
+    from dashboard.catalogue.models import Change
+
+    assert not Change.objects.filter(cause="deleted elsewhere").exists()  # not drift
