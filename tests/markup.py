@@ -30,6 +30,7 @@ class _Collector(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.found: list[Element] = []
         self.open: list[Element] = []
+        self.text_parts: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         element = Element(tag, {name: value or "" for name, value in attrs})
@@ -44,6 +45,7 @@ class _Collector(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
+        self.text_parts.append(data)
         for element in self.open:
             element.parts.append(data)
 
@@ -70,3 +72,10 @@ def find(html: str | bytes, tag: str, **attrs: str) -> Element:
     found = find_all(html, tag, **attrs)
     assert len(found) == 1, f"{len(found)} <{tag}> elements match {attrs}"
     return found[0]
+
+
+def text(html: str | bytes) -> str:
+    """All the text of a page as a reader sees it: entities decoded, whitespace collapsed."""
+    collector = _Collector()
+    collector.feed(html.decode() if isinstance(html, bytes) else html)
+    return " ".join(" ".join(collector.text_parts).split())

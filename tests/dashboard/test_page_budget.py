@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.models import AuditEntry
+from tests.markup import text
 
 from .conftest import REAL_API_KEY
 from .loopback import Drip, Hang, Reply, ScriptedAPI, elapsed_since
@@ -39,17 +39,7 @@ def api(settings: Any) -> Iterator[ScriptedAPI]:
 
 
 def _text(response: Any) -> str:
-    class Text(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.parts: list[str] = []
-
-        def handle_data(self, data: str) -> None:
-            self.parts.append(data)
-
-    parser = Text()
-    parser.feed(response.content.decode())
-    return " ".join(" ".join(parser.parts).split())
+    return text(response.content)
 
 
 def _timed_get(browser: Client, url: str, **kwargs: Any) -> tuple[Any, float]:

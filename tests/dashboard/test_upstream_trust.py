@@ -7,7 +7,6 @@ import gzip
 import json
 import logging
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from typing import Any
 
 import httpx
@@ -19,6 +18,7 @@ from django.urls import reverse
 from dashboard.catalogue.models import CatalogueModel
 from dashboard.models import AuditEntry
 from dashboard.sandbox.models import SandboxModel
+from tests.markup import text
 
 from .conftest import REAL_API_BASE, REAL_API_KEY
 from .worker import run_worker
@@ -31,17 +31,7 @@ HTMX = {"HX-Request": "true"}
 
 
 def _text(response: Any) -> str:
-    class Text(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.parts: list[str] = []
-
-        def handle_data(self, data: str) -> None:
-            self.parts.append(data)
-
-    parser = Text()
-    parser.feed(response.content.decode())
-    return " ".join(" ".join(parser.parts).split())
+    return text(response.content)
 
 
 def _cache_the_list(owner: Client, real_api: respx.MockRouter, *models: dict[str, Any]) -> None:
