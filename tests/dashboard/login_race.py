@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from .processes import REPO_ROOT
 
 # Processes start Django at their own pace; a "go" file releases every thread at once.
 GUESSER = textwrap.dedent(
@@ -60,20 +60,6 @@ GUESSER = textwrap.dedent(
     print("checked", len(checked))
     """
 )
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def race(

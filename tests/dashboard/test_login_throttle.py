@@ -23,7 +23,8 @@ from django.urls import reverse
 from dashboard import login_throttle
 from dashboard.models import LoginFailure
 
-from .login_race import clean_env, manage, race
+from .login_race import clean_env, race
+from .processes import manage
 from .test_redis_cache import redis_url  # noqa: F401  (a fixture, asked for by name below)
 
 PASSWORD = "correct-horse-battery-42"

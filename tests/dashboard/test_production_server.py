@@ -17,16 +17,10 @@ import httpx
 import pytest
 
 from .loopback import hung_listener
+from .processes import REPO_ROOT, free_port, manage
 
-ROOT = Path(__file__).resolve().parents[2]
 HOST = "dash.example.test"
 MODEL = "ft:gpt-4.1-mini-2025-04-14:acme:tone-polish:rdb5w2HY"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -44,20 +38,12 @@ def _environment(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _manage(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
-        text=True, timeout=120,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-
-
 def _gunicorn(env: dict[str, str], *, threads: int = 2) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "dashboard.wsgi", "--bind", f"127.0.0.1:{port}",
          "--workers", "2", "--threads", str(threads)],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30
@@ -77,7 +63,7 @@ def _gunicorn(env: dict[str, str], *, threads: int = 2) -> Iterator[str]:
 @pytest.fixture
 def production(tmp_path: Path) -> Iterator[str]:
     env = _environment(tmp_path, DJANGO_PRODUCTION="1")
-    _manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "migrate", "--noinput", "-v0")
     yield from _gunicorn(env)
 
 
@@ -86,7 +72,7 @@ def two_workers(tmp_path: Path) -> Iterator[str]:
     env = _environment(tmp_path)
     for command in (["collectstatic", "--noinput", "-v0"], ["migrate", "--noinput", "-v0"],
                     ["createcachetable"], ["seed_sandbox"], ["setup_demo"]):  # fmt: skip
-        _manage(env, *command)
+        manage(env, *command)
     yield from _gunicorn(env)
 
 
@@ -144,7 +130,7 @@ def hung_upstream(tmp_path: Path) -> Iterator[str]:
     setup = _environment(tmp_path)
     for command in (["collectstatic", "--noinput", "-v0"], ["migrate", "--noinput", "-v0"],
                     ["createcachetable"], ["shell", "-c", MAKE_OWNER]):  # fmt: skip
-        _manage(setup, *command)
+        manage(setup, *command)
     for base_url in hung_listener():
         env = {**setup, "OPENAI_API_KEY": "sk-test-hung", "OPENAI_BASE_URL": base_url,
                "UPSTREAM_PAGE_BUDGET": "3"}  # fmt: skip

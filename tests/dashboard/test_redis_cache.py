@@ -7,14 +7,14 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .processes import free_port, manage
+
 SCRIPT = """
 from django.core.cache import caches
 cache = caches["default"]
@@ -24,18 +24,12 @@ print(type(cache).__name__, found or "nothing")
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def redis_url(tmp_path: Path) -> Iterator[str]:
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server is not installed (make test installs it)")
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(tmp_path)],
@@ -57,19 +51,6 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_a_value_cached_by_one_process_is_read_by_another(redis_url: str, tmp_path: Path) -> None:
     env = {
         **os.environ,
@@ -78,10 +59,10 @@ def test_a_value_cached_by_one_process_is_read_by_another(redis_url: str, tmp_pa
         "CACHE_URL": redis_url,
     }
     env.pop("OPENAI_API_KEY", None)
-    _manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "migrate", "--noinput", "-v0")
 
-    first = _manage(env, "shell", "--no-imports", "-c", SCRIPT).split()
-    second = _manage(env, "shell", "--no-imports", "-c", SCRIPT).split()
+    first = manage(env, "shell", "--no-imports", "-c", SCRIPT).split()
+    second = manage(env, "shell", "--no-imports", "-c", SCRIPT).split()
 
     assert first == ["RedisCache", "nothing"]
     assert second == ["RedisCache", "written-by-another-process"]  # read from Redis

@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from .processes import REPO_ROOT, free_port, manage
+
 ENQUEUE = """
 from dashboard.catalogue.tasks import request_refresh
 print(request_refresh("default"))
@@ -42,22 +42,13 @@ def _environment(database: Path) -> dict[str, str]:
     return env
 
 
-def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated, seeded database file, copied by each test (migrating once is enough)."""
     database = tmp_path_factory.mktemp("serve") / "template.sqlite3"
     env = _environment(database)
-    _manage(env, "migrate", "--noinput", "-v0")
-    _manage(env, "seed_sandbox")
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "seed_sandbox")
     return database
 
 
@@ -91,12 +82,6 @@ class Served:
         raise AssertionError("the web server never answered:\n" + self.log.read_text())
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _alive(pid: int) -> bool:
     """Whether a process with this pid exists and is not a zombie."""
     try:
@@ -122,13 +107,13 @@ def served(migrated: Path, tmp_path: Path) -> Iterator[Served]:
     database = tmp_path / "db.sqlite3"
     shutil.copy(migrated, database)
     env = _environment(database)
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", f"127.0.0.1:{port}", "--worker-interval",
              "0.2", "--grace", "20"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     run = Served(process, env, database, port, log)
     try:
@@ -158,7 +143,7 @@ def test_serve_answers_pages_and_its_worker_runs_a_queued_refresh(served: Served
     assert all(_alive(pid) for pid in served.pids().values())
     assert _catalogue_rows(served.database) == 0
 
-    assert _manage(served.env, "shell", "--no-imports", "-c", ENQUEUE) == "queued\n"
+    assert manage(served.env, "shell", "--no-imports", "-c", ENQUEUE) == "queued\n"
 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and _catalogue_rows(served.database) < 64:

@@ -16,20 +16,12 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from ..processes import REPO_ROOT, manage
+
 ENQUEUE = """
 from dashboard.catalogue.tasks import request_refresh
 print(request_refresh("default"))
 """
-
-
-def _manage(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture
@@ -42,8 +34,8 @@ def environment(tmp_path: Path) -> dict[str, str]:
     }
     for name in ("OPENAI_API_KEY", "DJANGO_PRODUCTION", "SANDBOX_FAILURE", "SANDBOX_LATENCY"):
         env.pop(name, None)
-    _manage(env, "migrate", "--noinput", "-v0")
-    _manage(env, "seed_sandbox")
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "seed_sandbox")
     return env
 
 
@@ -53,7 +45,7 @@ def worker(environment: dict[str, str], tmp_path: Path) -> Iterator[subprocess.P
         process = subprocess.Popen(
             [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload",
              "--interval", "0.2"],
-            cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         try:
             yield process
@@ -81,7 +73,7 @@ def test_a_worker_process_runs_a_refresh_queued_by_another_process(
     database = tmp_path / "db.sqlite3"
     assert _catalogue(database) == (0, [])
 
-    queued = _manage(environment, "shell", "--no-imports", "-c", ENQUEUE)
+    queued = manage(environment, "shell", "--no-imports", "-c", ENQUEUE)
 
     assert queued == "queued\n"
     deadline = time.monotonic() + 60
