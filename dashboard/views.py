@@ -137,7 +137,6 @@ def model_list(request: HttpRequest, alias: str) -> HttpResponse:
         "query": query,
         "page": page,
         "pagination": paginate(list_path, page.number, page.num_pages, lambda n: query.url(page=n)),
-        "can_delete": roles.can_delete(request.user, alias),
         "facets": result.facets,
         "status": status,
         "new_ids": freshness.new_ids(alias, result.models),
@@ -207,7 +206,6 @@ def model_detail(request: HttpRequest, alias: str, model_id: str) -> HttpRespons
         "last_seen": story.last_seen,
         "problem": problem,
         "history": _history(request, alias, model_id, story),
-        "can_delete": roles.can_delete(request.user, alias),
         "page_title": model_id,
     }
     if raw is not None:
