@@ -41,6 +41,7 @@ class AuditEntry(models.Model):
         DENIED = "denied", "Denied by the dashboard"
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Unknown (the API did not confirm)"
+        RECORDED = "recorded", "Recorded"  # an event that calls no API (a job confirmed, …)
 
     class Confirmation(models.TextChoices):
         """How the dashboard knows the outcome."""
@@ -72,6 +73,9 @@ class AuditEntry(models.Model):
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     confirmed_by = models.CharField(max_length=16, choices=Confirmation.choices, blank=True)
     reconciled_at = models.DateTimeField(null=True, blank=True)  # settled later by a check
+    # The deletion job and the deletion request this entry belongs to (their ids; never reused).
+    job_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
+    deletion_request_id = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "dashboard",
     "dashboard.catalogue",
+    "dashboard.cleanup",
     "django_tasks_db",
     *(["dashboard.sandbox"] if SANDBOX_ENABLED else []),
 ]
@@ -181,6 +182,14 @@ MODELS_CACHE_SECONDS = env.int("MODELS_CACHE_SECONDS", default=60)
 # More upstreams, like DATABASES: a JSON object alias -> options (dashboard/upstreams/config.py);
 # the default one comes from the OPENAI_* variables above (or is the sandbox).
 UPSTREAMS: dict[str, dict[str, object]] = env.json("UPSTREAMS", default={})
+
+# --- Cleanup (deletion jobs) ----------------------------------------------------------------
+# How many deletes one job has in flight at once, and the most models one job or selection holds.
+CLEANUP_CONCURRENCY = env.int("CLEANUP_CONCURRENCY", default=4)
+CLEANUP_MAX_ITEMS = env.int("CLEANUP_MAX_ITEMS", default=10_000)
+# How long a job runner's claim on a job lasts without renewal (it renews every few seconds);
+# a runner that was killed loses the job this long after its last renewal.
+CLEANUP_LEASE_SECONDS = env.float("CLEANUP_LEASE_SECONDS", default=30.0)
 
 # --- Sandbox ------------------------------------------------------------------------------
 SANDBOX_KEYS = {"sk-sandbox-owner": "owner", "sk-sandbox-reader": "reader"}
