@@ -21,6 +21,7 @@ urlpatterns = [
         views.model_delete,
         name="model-delete",
     ),
+    path("u/<upstream:alias>/", include("dashboard.cleanup.urls")),
     # The URLs from before several upstreams lead to the default one.
     path("models/", views.legacy_redirect),
     path("models/<modelid:model_id>/", views.legacy_redirect),

@@ -442,11 +442,17 @@ def _on_list_page(request: HttpRequest, alias: str) -> bool:
 
 def _next_url(request: HttpRequest, alias: str) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
+    return local_url(request, candidate) or reverse("model-list", args=[alias])
+
+
+def local_url(request: HttpRequest, candidate: str) -> str:
+    """`candidate` if it is an address on this site (where a flow may send the user back),
+    else "" — never another host or scheme."""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
-    return reverse("model-list", args=[alias])
+    return ""
 
 
 @login_not_required
