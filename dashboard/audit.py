@@ -57,6 +57,7 @@ def audit_log(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         "outcome": request.GET.get("outcome", "")
         if request.GET.get("outcome") in AuditEntry.Outcome.values
         else "",
+        "job": request.GET.get("job", "") if request.GET.get("job", "").isdigit() else "",
     }
     # Each reader sees the entries of the upstreams they are Admin or Owner of.
     entries = AuditEntry.objects.filter(upstream_alias__in=readable)
@@ -68,6 +69,8 @@ def audit_log(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         entries = entries.filter(model_id__icontains=filters["model"])
     if filters["outcome"]:
         entries = entries.filter(outcome=filters["outcome"])
+    if filters["job"]:
+        entries = entries.filter(job_id=int(filters["job"]))
     if request.GET.get("format") == "csv":
         return _csv(entries)
     page = Paginator(entries, 50).get_page(request.GET.get("page"))

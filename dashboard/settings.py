@@ -93,7 +93,13 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", d
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (runserver) and processes share one file: wait for locks, write-ahead log.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # A transaction takes the write lock when it begins, so a writer waits (`timeout`)
+            # instead of failing at once with "database is locked" on a read-to-write upgrade.
+            "transaction_mode": "IMMEDIATE",
+        }
     )
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://dashboard")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

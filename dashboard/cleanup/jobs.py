@@ -10,13 +10,13 @@ A job's life::
   (refused); otherwise ready, with notes the owner should see (new since yesterday, a shutdown
   date passed, its base model shuts down). A ready item *holds the lock* on its model: a
   partial unique index lets one open job per model hold it, in whichever process.
-- **Running** (`run`, a task): one runner holds the job by a lease it renews every few seconds
-  (`DeletionJob.runner`, `lease_until`). Its threads (`concurrency`, default 4) each claim the
-  next waiting item with a conditional UPDATE (waiting → in flight), only while the lease is
-  theirs for longer than one delete can take, and delete it through `deletion.delete_model` —
-  the same routine the one-model dialog uses: it audits (with the job's id), calls upstream and
-  records the truthful outcome. A 429 puts the item back and pauses every thread for the
-  `retry-after`; `x-ratelimit-remaining-requests: 0` pauses them until
+- **Running** (`run`, a task): one runner holds the job by a lease its threads renew between
+  deletes (`DeletionJob.runner`, `lease_until`). Its threads (`concurrency`, default 4) each
+  claim the next waiting item with a conditional UPDATE (waiting → in flight), only while the
+  lease is theirs for longer than one delete can take, and delete it through
+  `deletion.delete_model`, the routine the one-model dialog uses: it audits (with the job's
+  id), calls upstream and records the truthful outcome. A 429 puts the item back and pauses
+  every thread for the `retry-after`; `x-ratelimit-remaining-requests: 0` pauses them until
   `x-ratelimit-reset-requests`.
 - **A dead worker** (kill -9) stops renewing; every runner keeps a follow-up task queued for
   just after its lease would lapse. That follow-up (on any worker) finds the lease lapsed, takes
@@ -33,7 +33,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -522,9 +522,10 @@ class Pacer:
     wait), or `x-ratelimit-remaining-requests` at 0 with `x-ratelimit-reset-requests`.
     """
 
-    def __init__(self, job_pk: int, stop: threading.Event) -> None:
+    def __init__(self, job_pk: int, stop: threading.Event, keep: Callable[[], bool]) -> None:
         self.job_pk = job_pk
         self.stop = stop
+        self.keep = keep  # renews the runner's lease while every thread waits
         self.lock = threading.Lock()
         self.not_before = 0.0
         self.backoff = 0.5
@@ -534,7 +535,7 @@ class Pacer:
         while not self.stop.is_set():
             with self.lock:
                 left = self.not_before - time.monotonic()
-            if left <= 0:
+            if left <= 0 or not self.keep():
                 return
             self.stop.wait(min(left, 1.0))
 
@@ -575,8 +576,10 @@ class Runner:
         self.job_pk = job_pk
         self.token = uuid.uuid4().hex
         self.stop = threading.Event()
-        self.pacer = Pacer(job_pk, self.stop)
+        self.pacer = Pacer(job_pk, self.stop, keep=self.keep)
         self.lease = timedelta(seconds=settings.CLEANUP_LEASE_SECONDS)
+        self.renewing = threading.Lock()
+        self.renewed_at = time.monotonic()
 
     # The lease --------------------------------------------------------------------------
 
@@ -596,13 +599,15 @@ class Runner:
             ).update(lease_until=timezone.now() + self.lease)
         )
 
-    def _heartbeat(self) -> None:
-        try:
-            while not self.stop.wait(self.lease.total_seconds() / 6):
+    def keep(self) -> bool:
+        """Renew the lease when a sixth of it has passed (every thread calls this between
+        deletes and while paused); False, and every thread stops, once it is lost."""
+        with self.renewing:
+            if time.monotonic() - self.renewed_at >= self.lease.total_seconds() / 6:
                 if not self.renew():  # cancelled, finished or taken over
                     self.stop.set()
-        finally:
-            connections.close_all()
+                self.renewed_at = time.monotonic()
+        return not self.stop.is_set()
 
     # The work ---------------------------------------------------------------------------
 
@@ -617,25 +622,23 @@ class Runner:
         _follow_up(job.pk, job.lease_until)
         upstream = get_upstream(job.upstream)
         actor = job.confirmed_by
-        heartbeat = threading.Thread(target=self._heartbeat, daemon=True)
-        heartbeat.start()
-        try:
-            if actor is None or not roles.can_delete(actor, job.upstream):
-                self._skip_all(job, "Skipped: the owner who confirmed may no longer delete.")
-            else:
-                self._recover(job, upstream)
-                workers = [
-                    threading.Thread(target=self._work, args=(job, upstream, actor), daemon=True)
-                    for _ in range(max(1, job.concurrency))
-                ]
-                for worker in workers:
-                    worker.start()
-                for worker in workers:
-                    worker.join()
+        self.renewed_at = time.monotonic()
+        if actor is None or not roles.can_delete(actor, job.upstream):
+            self._skip_all(job, "Skipped: the owner who confirmed may no longer delete.")
             return self._finish(job)
-        finally:
-            self.stop.set()
-            heartbeat.join()
+        self._recover(job, upstream)
+        if job.concurrency <= 1:  # in this thread (and its database connection)
+            self._work(job, upstream, actor)
+        else:
+            workers = [
+                threading.Thread(target=self._thread, args=(job, upstream, actor), daemon=True)
+                for _ in range(job.concurrency)
+            ]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+        return self._finish(job)
 
     def _recover(self, job: DeletionJob, upstream: Upstream) -> None:
         """Items a dead runner left in flight: look each up before anything is retried."""
@@ -678,8 +681,15 @@ class Runner:
                 )
             # No answer: it stays in flight, looked up again by the next runner.
 
-    def _work(self, job: DeletionJob, upstream: Upstream, actor: User) -> None:
+    def _thread(self, job: DeletionJob, upstream: Upstream, actor: User) -> None:
+        """One of the job's threads: its own database connection, closed when it ends."""
         close_old_connections()
+        try:
+            self._work(job, upstream, actor)
+        finally:
+            connections.close_all()
+
+    def _work(self, job: DeletionJob, upstream: Upstream, actor: User) -> None:
         try:
             while not self.stop.is_set():
                 self.pacer.wait()
@@ -692,13 +702,11 @@ class Runner:
         except Exception:
             log.exception("deletion job %s: a worker thread failed", job.pk)
             self.stop.set()
-        finally:
-            connections.close_all()
 
     def _claim(self, job: DeletionJob, upstream: Upstream) -> JobItem | None:
         """The next waiting item, now in flight for this runner; None when none is left or the
         lease would not outlast one delete."""
-        while True:
+        while self.keep():
             margin = timezone.now() + timedelta(seconds=upstream.page_budget + 1)
             ours = DeletionJob.objects.filter(
                 pk=job.pk, status=Status.RUNNING, runner=self.token, lease_until__gt=margin
@@ -724,6 +732,7 @@ class Runner:
             )
             if claimed:
                 return JobItem.objects.get(pk=pk)
+        return None
 
     def _delete(self, job: DeletionJob, upstream: Upstream, actor: User, item: JobItem) -> None:
         snapshot = (
