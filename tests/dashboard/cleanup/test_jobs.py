@@ -14,6 +14,7 @@ import httpx
 import pytest
 import respx
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -115,7 +116,7 @@ def test_creating_a_job_deletes_nothing_and_audits_the_creation(
 
 def test_only_owners_create_jobs(api: respx.MockRouter, team_admin: Client) -> None:
     adam = User.objects.get(username="adam")
-    with pytest.raises(jobs.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         jobs.create_job(adam, get_upstream("default"), [FT[0]])
     assert not DeletionJob.objects.exists()
 
