@@ -10,17 +10,21 @@ upstream call at all; no cell sends a DELETE upstream except the owner's confirm
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pytest
 import respx
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from dashboard.cleanup.models import DeletionJob, JobItem
 from dashboard.models import AuditEntry
 
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:matrix:Mx12Ab34"
-SAMPLE_ARGS = {"alias": "default", "model_id": FINE_TUNE}
+JOB = 4242  # a deletion job ready to confirm, over FINE_TUNE (see `sample_job`)
+SAMPLE_ARGS = {"alias": "default", "model_id": FINE_TUNE, "pk": JOB, "fmt": "csv"}
 MODEL = {"id": FINE_TUNE, "object": "model", "created": 1_720_000_000, "owned_by": "acme"}
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -40,6 +44,7 @@ TO_LIST = Redirect("/u/default/models/")
 MOVED = Redirect("/u/default/models/", prefix=True, status=307)  # the old URLs, method kept
 TO_SIGN_IN = Redirect("/login/")
 TO_HOME = Redirect("/")
+TO_JOB = Redirect(f"/u/default/jobs/{JOB}/")
 FAVICON = Redirect("/static/favicon", prefix=True)
 Expected = int | Redirect
 Row = dict[str, tuple[Expected, Expected, Expected, Expected]]  # method -> anonymous..owner
@@ -84,6 +89,28 @@ TABLE: dict[str, Row] = {
         POST_confirmed=(LOGIN, 403, 403, TO_LIST),  # the one cell that deletes upstream
     ),
     "u/<upstream:alias>/copy-status/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
+    # Deletion jobs: admins look, owners act; support has no access. No cell calls upstream
+    # (creating and confirming only queue work; the owner's POSTs lack what they need).
+    "u/<upstream:alias>/jobs/": _row((LOGIN, 403, 200, 200), SIGNED_IN_ONLY_405),
+    "u/<upstream:alias>/jobs/new/": _row(
+        SIGNED_IN_ONLY_405,
+        SIGNED_IN_ONLY_405,
+        POST=(LOGIN, 403, 403, TO_LIST),
+        POST_confirmed=(LOGIN, 403, 403, TO_LIST),
+    ),
+    "u/<upstream:alias>/jobs/<int:pk>/": _row((LOGIN, 403, 200, 200), SIGNED_IN_ONLY_405),
+    **{
+        f"u/<upstream:alias>/jobs/<int:pk>/{action}/": _row(
+            SIGNED_IN_ONLY_405,
+            SIGNED_IN_ONLY_405,
+            POST=(LOGIN, 403, 403, TO_JOB),
+            POST_confirmed=(LOGIN, 403, 403, TO_JOB),
+        )
+        for action in ("check", "drop", "confirm", "cancel", "retry")
+    },
+    "u/<upstream:alias>/jobs/<int:pk>/ledger.<str:fmt>": _row(
+        (LOGIN, 403, 200, 200), SIGNED_IN_ONLY_405
+    ),
     "changes/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
     "audit/": _row((LOGIN, 403, 200, 200), SIGNED_IN_ONLY_405),
     "login/": _row(
@@ -106,17 +133,26 @@ LEFT_OUT = {
 
 
 def _urlconf() -> tuple[dict[str, str], list[str]]:
-    """Route -> sample URL for every top-level URL pattern; the namespaces of includes."""
+    """Route -> sample URL for every URL pattern (those of the project's own includes too,
+    e.g. the cleanup app's under `u/<upstream:alias>/`); the namespaces of other includes."""
     urls: dict[str, str] = {}
     includes: list[str] = []
-    for entry in get_resolver().url_patterns:
-        if isinstance(entry, URLResolver):
-            includes.append(entry.namespace or str(entry.pattern))
-            continue
-        assert isinstance(entry, URLPattern)
-        route = str(entry.pattern)
-        kwargs = {name: SAMPLE_ARGS[name] for name in entry.pattern.converters}  # type: ignore[attr-defined]
-        urls[route] = reverse(entry.name, kwargs=kwargs) if entry.name else "/" + route
+
+    def walk(patterns: list[URLPattern | URLResolver], prefix: str) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                module = getattr(entry.urlconf_name, "__name__", str(entry.urlconf_name))
+                if entry.namespace is None and module.startswith("dashboard."):
+                    walk(entry.url_patterns, prefix + str(entry.pattern))
+                else:
+                    includes.append(entry.namespace or str(entry.pattern))
+                continue
+            route = prefix + str(entry.pattern)
+            names = re.findall(r"<(?:\w+:)?(\w+)>", route)
+            kwargs = {name: SAMPLE_ARGS[name] for name in names}
+            urls[route] = reverse(entry.name, kwargs=kwargs) if entry.name else "/" + route
+
+    walk(get_resolver().url_patterns, "")
     return urls, includes
 
 
@@ -153,6 +189,19 @@ def upstream(real_api: respx.MockRouter) -> dict[str, respx.Route]:
     }
 
 
+@pytest.fixture
+def sample_job(owner: Client) -> DeletionJob:
+    """Job JOB, checked and ready: one model to delete (FINE_TUNE)."""
+    olivia = User.objects.get(username="olivia")
+    job = DeletionJob.objects.create(
+        pk=JOB, upstream="default", created_by=olivia, created_by_name="olivia", status="ready"
+    )
+    JobItem.objects.create(
+        job=job, upstream="default", model_id=FINE_TUNE, position=0, verdict="ready"
+    )
+    return job
+
+
 def _browser(role: str, request: pytest.FixtureRequest) -> Client:
     if role.startswith("anonymous"):
         return Client()
@@ -169,7 +218,7 @@ def test_every_url_role_and_method_answers_as_the_table_says(
     request: pytest.FixtureRequest,
     upstream: dict[str, respx.Route],
     real_api: respx.MockRouter,
-    db: None,
+    sample_job: DeletionJob,
 ) -> None:
     htmx = role == "anonymous htmx"
     expected = TABLE[route][method][ROLES.index(role.removesuffix(" htmx"))]
@@ -199,9 +248,14 @@ def test_every_url_role_and_method_answers_as_the_table_says(
         assert location.startswith(expected.to) if expected.prefix else location == expected.to
     else:
         assert response.status_code == expected
-    allowed_delete = role == "owner" and method == CONFIRMED and route.startswith("u/")
+    allowed_delete = (
+        role == "owner"
+        and method == CONFIRMED
+        and route.startswith("u/")
+        and route.endswith("/delete/")
+    )
     assert upstream["delete"].call_count == (1 if allowed_delete else 0)
     if expected in (LOGIN, 401, 403, 405):
         assert real_api.calls.call_count == 0, "a refused request reached the upstream"
-    deleted = AuditEntry.objects.exclude(outcome=AuditEntry.Outcome.DENIED)
+    deleted = AuditEntry.objects.filter(action="delete").exclude(outcome=AuditEntry.Outcome.DENIED)
     assert deleted.count() == (1 if allowed_delete else 0)
