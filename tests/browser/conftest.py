@@ -115,3 +115,43 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
         for v in results["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+@pytest.fixture
+def worker(live_server: Any, settings: Any) -> Iterator[None]:
+    """django-tasks-db's worker, in a thread of this process, running what pages queue.
+
+    It shares the live server's database connection (the test database is SQLite in memory),
+    so deletion jobs run with one thread here (CLEANUP_CONCURRENCY=1); several threads and
+    processes are tested in tests/dashboard/cleanup/test_jobs_processes.py.
+    """
+    import threading
+
+    from django.db import connections
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    settings.CLEANUP_CONCURRENCY = 1
+    shared = connections["default"]
+    stop = threading.Event()
+
+    def loop() -> None:
+        connections["default"] = shared
+        while not stop.wait(0.2):
+            Worker(  # its `run` without the command's signal handlers (main thread only)
+                queue_names=["default"],
+                interval=0,
+                batch=True,
+                backend_name="default",
+                startup_delay=False,
+                max_tasks=None,
+                worker_id="browser-tests",
+                excluded_queue_names=[],
+            ).run()
+
+    shared.inc_thread_sharing()  # as Django's live server thread does
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=30)
+    shared.dec_thread_sharing()
