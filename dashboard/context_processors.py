@@ -24,5 +24,6 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "upstreams": roles.visible_upstreams(user) if user.is_authenticated else [],
         "can_delete": roles.can_delete(user, alias),
         "can_view_audit": roles.can_view_audit(user),
+        "can_view_jobs": roles.can_view_audit(user, alias),
         "role": roles.role_name(user, alias) if user.is_authenticated else "",
     }
