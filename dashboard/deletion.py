@@ -14,10 +14,12 @@ never "not deleted".
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+import httpx
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -97,6 +99,7 @@ def _audit(
     remote_addr: str | None,
     **fields: Any,
 ) -> AuditEntry:
+    """The one place an audit row is written (deletes, denials and recorded events)."""
     return AuditEntry.objects.create(
         user=actor if actor.is_authenticated else None,
         username=actor.get_username() if actor.is_authenticated else "",
@@ -124,13 +127,50 @@ def deny(request: HttpRequest, upstream: Upstream, model_id: str, reason: str) -
     return forbidden(request, reason, model=model_id)
 
 
+def record_event(
+    actor: User | AnonymousUser,
+    upstream: Upstream,
+    action: str,
+    *,
+    model_ids: Iterable[str] = (),
+    message: str = "",
+    job_id: int | None = None,
+    deletion_request_id: int | None = None,
+    remote_addr: str | None = None,
+) -> AuditEntry:
+    """Audit something that calls no API (a job created or confirmed, a request decided):
+    outcome "recorded"; the models' ids (at most 50 kept, with the count) in the snapshot."""
+    ids = list(model_ids)
+    snapshot: dict[str, Any] = {"count": len(ids), "model_ids": ids[:50]}
+    return AuditEntry.objects.create(
+        user=actor if actor.is_authenticated else None,
+        username=actor.get_username() if actor.is_authenticated else "",
+        action=action[:32],
+        model_id=ids[0] if len(ids) == 1 else "",
+        model_snapshot=bounded_snapshot(snapshot, ids[0] if len(ids) == 1 else ""),
+        upstream=upstream.label[:200],
+        upstream_alias=upstream.alias,
+        outcome=Outcome.RECORDED,
+        message=message[:2000],
+        finished_at=timezone.now(),
+        job_id=job_id,
+        deletion_request_id=deletion_request_id,
+        remote_addr=remote_addr or None,
+    )
+
+
 @dataclass(frozen=True)
 class Deletion:
-    """What one delete did: its audit entry, and the words (and message level) for the actor."""
+    """What one delete did: its audit entry, and the words (and message level) for the actor.
+
+    `headers` are the last answer's response headers (None when no answer came): a bulk job
+    paces itself by their `retry-after` and `x-ratelimit-*-requests`.
+    """
 
     entry: AuditEntry
     level: int
     text: str
+    headers: httpx.Headers | None = None
 
     @property
     def outcome(self) -> str:
@@ -145,10 +185,12 @@ def delete_model(
     snapshot: dict[str, Any] | None = None,
     remote_addr: str | None = None,
     budget: Budget | None = None,
+    job_id: int | None = None,
 ) -> Deletion:
     """Delete one model upstream: refuse base models, audit, call, learn the outcome, record it.
 
     The whole routine, lookups and checks included, fits in `budget` (a page's by default).
+    `job_id`: the deletion job this delete belongs to (kept in the audit entry).
     """
     budget = budget if budget is not None else Budget.for_upstream(upstream)
     if snapshot is None:  # not in the catalogue: the audit wants to know what it was
@@ -159,11 +201,23 @@ def delete_model(
             f"{snapshot.get('owned_by')}; base models cannot be deleted."
         )
         entry = _audit(
-            actor, upstream, model_id, snapshot, remote_addr, outcome=Outcome.DENIED, message=reason
+            actor,
+            upstream,
+            model_id,
+            snapshot,
+            remote_addr,
+            outcome=Outcome.DENIED,
+            message=reason,
+            job_id=job_id,
         )
         return Deletion(entry, messages.ERROR, reason)
-    entry = _audit(actor, upstream, model_id, snapshot, remote_addr)
-    deletion = _delete(entry, upstream, model_id, budget)
+    entry = _audit(actor, upstream, model_id, snapshot, remote_addr, job_id=job_id)
+    failures: list[modelsclient.APIError] = []
+    deletion = _delete(entry, upstream, model_id, budget, failures)
+    if deletion.headers is None and failures:
+        last = failures[-1]
+        if isinstance(last, modelsclient.APIStatusError):
+            deletion = replace(deletion, headers=last.response.headers)
     security_event(
         "delete",
         user=entry.username,
@@ -186,8 +240,13 @@ def _fetch_snapshot(upstream: Upstream, model_id: str, budget: Budget) -> dict[s
         return None
 
 
-def _delete(entry: AuditEntry, upstream: Upstream, model_id: str, budget: Budget) -> Deletion:
-    failures: list[modelsclient.APIError] = []
+def _delete(
+    entry: AuditEntry,
+    upstream: Upstream,
+    model_id: str,
+    budget: Budget,
+    failures: list[modelsclient.APIError],
+) -> Deletion:
     try:
         raw = call_within_budget(
             lambda c: c.models.with_raw_response.delete(model_id),
@@ -228,7 +287,9 @@ def _delete(entry: AuditEntry, upstream: Upstream, model_id: str, budget: Budget
             message="The API answered deleted=false.",
             confirmed_by=Confirmation.ANSWER,
         )
-        return Deletion(entry, messages.ERROR, f"{model_id} was not deleted (deleted=false).")
+        return Deletion(
+            entry, messages.ERROR, f"{model_id} was not deleted (deleted=false).", raw.headers
+        )
     entry.record_outcome(
         Outcome.DELETED,
         status=raw.status_code,
@@ -236,7 +297,7 @@ def _delete(entry: AuditEntry, upstream: Upstream, model_id: str, budget: Budget
         confirmed_by=Confirmation.ANSWER,
     )
     record_deletion(upstream.alias, model_id, entry)
-    return Deletion(entry, messages.SUCCESS, f"Deleted {model_id}.")
+    return Deletion(entry, messages.SUCCESS, f"Deleted {model_id}.", raw.headers)
 
 
 def _may_have_acted(exc: Exception) -> bool:
@@ -394,6 +455,10 @@ def reconcile(*, grace: timedelta, budget: Budget, limit: int = 500) -> list[Rec
             record_deletion(upstream.alias, entry.model_id, entry)
         settled = entry.reconcile(outcome, message=words)
         done.append(Reconciled(entry, settled, words if settled else "settled meanwhile"))
+        if settled and entry.job_id is not None:
+            from .cleanup.jobs import entry_settled  # the job's ledger follows its audit entry
+
+            entry_settled(entry)
         if settled:
             security_event(
                 "delete.reconciled", model=entry.model_id, outcome=outcome, entry=entry.pk

@@ -22,11 +22,11 @@ urlpatterns = [
         views.model_delete,
         name="model-delete",
     ),
+    path("u/<upstream:alias>/", include("dashboard.cleanup.urls")),
     # The URLs from before several upstreams lead to the default one.
     path("models/", views.legacy_redirect),
     path("models/<modelid:model_id>/", views.legacy_redirect),
     path("models/<modelid:model_id>/delete/", views.legacy_redirect, {"action": "delete"}),
-    path("u/<upstream:alias>/", include("dashboard.cleanup.urls")),
     path("changes/", catalogue_views.changes_list, name="changes"),
     path("requests/", request_views.request_list, name="request-list"),
     path("requests/mine/", request_views.my_requests, name="my-requests"),

@@ -448,24 +448,30 @@ def _next_url(request: HttpRequest, alias: str) -> str:
     return list_return_url(request, alias, "next")
 
 
+def local_url(request: HttpRequest, candidate: str) -> str:
+    """`candidate` if it is an address on this site (where a flow may send the user back),
+    else "" — never another host or scheme."""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
+
+
 def list_return_url(request: HttpRequest, alias: str, *names: str) -> str:
     """Where a flow that started on the upstream's list goes back to: the first of the POST or
-    GET fields `names` that is a relative URL of this site under the list's path (the list in
+    GET fields `names` that is a `local_url`, relative, under the list's path (the list in
     some state, or a model's page), else the list itself. Anything else (another host, an
     absolute or scheme-relative URL, another path, dot segments) is ignored."""
     list_path = reverse("model-list", args=[alias])
     for name in names:
-        candidate = request.POST.get(name) or request.GET.get(name) or ""
+        candidate = local_url(request, request.POST.get(name) or request.GET.get(name) or "")
         parts = urlsplit(candidate)
         if (
-            candidate
+            candidate.startswith(list_path)
             and not parts.scheme
             and not parts.netloc
-            and candidate.startswith(list_path)
             and not any(unquote(part) in {".", ".."} for part in parts.path.split("/"))
-            and url_has_allowed_host_and_scheme(
-                candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-            )
         ):
             return candidate
     return list_path

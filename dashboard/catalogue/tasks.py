@@ -132,7 +132,7 @@ def schedule_pruning() -> bool:
     return True
 
 
-def is_pending(queued: Task[Any, Any], *args: str) -> bool:
+def is_pending(queued: Task[Any, Any], *args: object) -> bool:
     """Whether `queued` with these arguments waits in its backend's queue, not yet started."""
     backend = queued.get_backend()
     if isinstance(backend, DatabaseBackend):

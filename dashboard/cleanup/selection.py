@@ -74,6 +74,8 @@ def limit() -> int:
 
 
 def rows(user: User, upstream: str) -> QuerySet[SelectedModel]:
+    if user.pk is None:  # signed-in users only (the site requires signing in)
+        return SelectedModel.objects.none()
     return SelectedModel.objects.filter(user_id=user.pk, upstream=upstream)
 
 

@@ -11,6 +11,7 @@ urlpatterns = [
     path("jobs/", views.job_list, name="job-list"),
     path("jobs/new/", views.job_create, name="job-create"),
     path("jobs/<int:pk>/", views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/check/", views.job_check, name="job-check"),
     path("jobs/<int:pk>/drop/", views.job_drop, name="job-drop"),
     path("jobs/<int:pk>/confirm/", views.job_confirm, name="job-confirm"),
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job-cancel"),
