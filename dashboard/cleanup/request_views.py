@@ -130,11 +130,14 @@ def _models(n: int) -> str:
     return f"{n} model{'s' if n != 1 else ''}"
 
 
-def _request_of(request: HttpRequest, alias: str, pk: int) -> DeletionRequest:
+def _request_of(
+    request: HttpRequest, alias: str, pk: int, *, to_act: bool = False
+) -> DeletionRequest:
+    """The request, if this user may see it; to act on it, `requests` checks (and audits)."""
     found = DeletionRequest.objects.filter(pk=pk, upstream=alias).first()
     if found is None:
         raise Http404("No such request.")
-    if not requests.may_see(request.user, found):
+    if not to_act and not requests.may_see(request.user, found):
         raise PermissionDenied("Only the requester and the upstream's owners see this request.")
     return found
 
@@ -172,7 +175,7 @@ def request_detail(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
 def request_approve(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
     """Approve: a deletion job over the models, then its page (it starts at validation)."""
     upstream = upstream_for(request, alias)
-    found = _request_of(request, alias, pk)
+    found = _request_of(request, alias, pk, to_act=True)
     try:
         job = requests.approve(request.user, upstream, found, remote_addr=client_ip(request))
     except requests.AlreadyDecided as exc:
@@ -189,7 +192,7 @@ def request_approve(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
 def request_reject(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
     """Reject with a comment (required)."""
     upstream = upstream_for(request, alias)
-    found = _request_of(request, alias, pk)
+    found = _request_of(request, alias, pk, to_act=True)
     form = CommentForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:
@@ -208,7 +211,7 @@ def request_reject(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
 def request_withdraw(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
     """The requester takes back a pending request."""
     upstream = upstream_for(request, alias)
-    found = _request_of(request, alias, pk)
+    found = _request_of(request, alias, pk, to_act=True)
     try:
         requests.withdraw(request.user, upstream, found, remote_addr=client_ip(request))
     except requests.AlreadyDecided as exc:

@@ -27,6 +27,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from dashboard import roles
+from dashboard.deletion import record_event
 from dashboard.models import AuditEntry
 from dashboard.upstreams import Upstream, upstreams
 
@@ -235,20 +236,30 @@ def _audit(
     job_id: int | None = None,
     ip: str | None = None,
 ) -> AuditEntry:
+    """A request's event (`record_event`), or a refused attempt at one (outcome `denied`)."""
     ids = list(request.model_ids)
-    now = timezone.now()
+    if outcome == Outcome.RECORDED:
+        return record_event(
+            actor,
+            upstream,
+            action,
+            model_ids=ids,
+            message=message,
+            job_id=job_id,
+            deletion_request_id=request.pk,
+            remote_addr=ip,
+        )
     return AuditEntry.objects.create(
         user=actor if actor.is_authenticated else None,
         username=actor.get_username() if actor.is_authenticated else "",
         action=action,
         model_id=ids[0] if len(ids) == 1 else "",
-        model_snapshot={"model_ids": ids[:AUDIT_IDS], "count": len(ids)},
+        model_snapshot={"count": len(ids), "model_ids": ids[:AUDIT_IDS]},
         upstream=upstream.label[:200],
         upstream_alias=upstream.alias,
         outcome=outcome,
         message=message[:2000],
-        finished_at=now,
+        finished_at=timezone.now(),
         remote_addr=ip or None,
-        job_id=job_id,
         deletion_request_id=request.pk,
     )
