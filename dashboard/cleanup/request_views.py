@@ -77,8 +77,8 @@ def request_create(request: HtmxHttpRequest, alias: str) -> HttpResponse:
     model_ids = [single] if single else selection.selected_ids(request.user, alias)
     status = 200
     form = ReasonForm(request.POST or None)
-    if request.method == "POST" and model_ids:
-        if form.is_valid():
+    if request.method == "POST":
+        if model_ids and form.is_valid():
             try:
                 made = requests.create(
                     request.user,

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 
 import pytest
 import respx
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from dashboard.cleanup.models import DeletionRequest
 from dashboard.models import AuditEntry
 
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:matrix:Mx12Ab34"
-SAMPLE_ARGS = {"alias": "default", "model_id": FINE_TUNE}
+SAMPLE_ARGS = {"alias": "default", "model_id": FINE_TUNE, "pk": 1, "fmt": "csv"}
 MODEL = {"id": FINE_TUNE, "object": "model", "created": 1_720_000_000, "owned_by": "acme"}
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -40,6 +42,7 @@ TO_LIST = Redirect("/u/default/models/")
 MOVED = Redirect("/u/default/models/", prefix=True, status=307)  # the old URLs, method kept
 TO_SIGN_IN = Redirect("/login/")
 TO_HOME = Redirect("/")
+TO_JOB = Redirect("/u/default/jobs/", prefix=True)  # an approved request's new job
 FAVICON = Redirect("/static/favicon", prefix=True)
 Expected = int | Redirect
 Row = dict[str, tuple[Expected, Expected, Expected, Expected]]  # method -> anonymous..owner
@@ -84,6 +87,35 @@ TABLE: dict[str, Row] = {
         POST_confirmed=(LOGIN, 403, 403, TO_LIST),  # the one cell that deletes upstream
     ),
     "u/<upstream:alias>/copy-status/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
+    # Selection: everyone who sees the upstream selects; without `return_to`, back to the list.
+    "u/<upstream:alias>/selection/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
+    **{
+        f"u/<upstream:alias>/selection/{action}/": _row(
+            SIGNED_IN_ONLY_405, SIGNED_IN_ONLY_405, POST=(LOGIN, TO_LIST, TO_LIST, TO_LIST)
+        )
+        for action in ("tick", "matching", "remove", "clear")
+    },
+    # Requests: asked by those who may not delete (POST: no reason, nothing selected), seen by
+    # the requester (`rita`, no role here) and owners, decided by owners only.
+    "u/<upstream:alias>/requests/new/": _row(
+        (LOGIN, 200, 200, 403), SIGNED_IN_ONLY_405, POST=(LOGIN, 422, 422, 403)
+    ),
+    "u/<upstream:alias>/requests/<int:pk>/": _row((LOGIN, 403, 403, 200), SIGNED_IN_ONLY_405),
+    "u/<upstream:alias>/requests/<int:pk>/approve/": _row(
+        SIGNED_IN_ONLY_405, SIGNED_IN_ONLY_405, POST=(LOGIN, 403, 403, TO_JOB)
+    ),
+    "u/<upstream:alias>/requests/<int:pk>/reject/": _row(
+        SIGNED_IN_ONLY_405,
+        SIGNED_IN_ONLY_405,
+        POST=(LOGIN, 403, 403, 422),  # no comment
+    ),
+    "u/<upstream:alias>/requests/<int:pk>/withdraw/": _row(
+        SIGNED_IN_ONLY_405,
+        SIGNED_IN_ONLY_405,
+        POST=(LOGIN, 403, 403, 403),  # not the requester
+    ),
+    "requests/": _row((LOGIN, 403, 403, 200), SIGNED_IN_ONLY_405),
+    "requests/mine/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
     "changes/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
     "audit/": _row((LOGIN, 403, 200, 200), SIGNED_IN_ONLY_405),
     "login/": _row(
@@ -106,17 +138,27 @@ LEFT_OUT = {
 
 
 def _urlconf() -> tuple[dict[str, str], list[str]]:
-    """Route -> sample URL for every top-level URL pattern; the namespaces of includes."""
+    """Route -> sample URL for every URL pattern, those of the project's own includes without
+    a namespace (an app's URLs under a prefix) too; the namespaces of the other includes."""
     urls: dict[str, str] = {}
     includes: list[str] = []
-    for entry in get_resolver().url_patterns:
-        if isinstance(entry, URLResolver):
-            includes.append(entry.namespace or str(entry.pattern))
-            continue
-        assert isinstance(entry, URLPattern)
-        route = str(entry.pattern)
-        kwargs = {name: SAMPLE_ARGS[name] for name in entry.pattern.converters}  # type: ignore[attr-defined]
-        urls[route] = reverse(entry.name, kwargs=kwargs) if entry.name else "/" + route
+
+    def walk(entries: list[URLPattern | URLResolver], prefix: str, converters: dict) -> None:  # type: ignore[type-arg]
+        for entry in entries:
+            if isinstance(entry, URLResolver) and entry.namespace is None:
+                inner = {**converters, **entry.pattern.converters}  # type: ignore[attr-defined]
+                walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+                continue
+            if isinstance(entry, URLResolver):
+                includes.append(entry.namespace or str(entry.pattern))
+                continue
+            assert isinstance(entry, URLPattern)
+            route = prefix + str(entry.pattern)
+            names = {**converters, **entry.pattern.converters}  # type: ignore[attr-defined]
+            kwargs = {name: SAMPLE_ARGS[name] for name in names}
+            urls[route] = reverse(entry.name, kwargs=kwargs) if entry.name else "/" + route
+
+    walk(get_resolver().url_patterns, "", {})
     return urls, includes
 
 
@@ -153,6 +195,20 @@ def upstream(real_api: respx.MockRouter) -> dict[str, respx.Route]:
     }
 
 
+@pytest.fixture
+def sample_request(db: None) -> DeletionRequest:
+    """Request #1 (SAMPLE_ARGS' pk), pending, asked by a user with no role on the upstream."""
+    rita = User.objects.create_user("rita")
+    return DeletionRequest.objects.create(
+        pk=1,
+        upstream="default",
+        requested_by=rita,
+        requested_by_name="rita",
+        reason="matrix",
+        model_ids=[FINE_TUNE],
+    )
+
+
 def _browser(role: str, request: pytest.FixtureRequest) -> Client:
     if role.startswith("anonymous"):
         return Client()
@@ -169,7 +225,7 @@ def test_every_url_role_and_method_answers_as_the_table_says(
     request: pytest.FixtureRequest,
     upstream: dict[str, respx.Route],
     real_api: respx.MockRouter,
-    db: None,
+    sample_request: DeletionRequest,
 ) -> None:
     htmx = role == "anonymous htmx"
     expected = TABLE[route][method][ROLES.index(role.removesuffix(" htmx"))]
@@ -203,5 +259,5 @@ def test_every_url_role_and_method_answers_as_the_table_says(
     assert upstream["delete"].call_count == (1 if allowed_delete else 0)
     if expected in (LOGIN, 401, 403, 405):
         assert real_api.calls.call_count == 0, "a refused request reached the upstream"
-    deleted = AuditEntry.objects.exclude(outcome=AuditEntry.Outcome.DENIED)
+    deleted = AuditEntry.objects.filter(action="delete").exclude(outcome=AuditEntry.Outcome.DENIED)
     assert deleted.count() == (1 if allowed_delete else 0)
