@@ -34,7 +34,7 @@ from .models import DeletionRequest
 
 Status = DeletionRequest.Status
 PER_PAGE = 50
-SHOWN_IDS = 20  # ids listed in the request dialog before "and N more"
+SHOWN_IDS = 8  # ids listed in the request dialog before "and N more"
 
 
 class ReasonForm(forms.Form):
