@@ -83,7 +83,7 @@ def test_support_selects_across_pages_and_requests_and_an_owner_approves(
     expect(dialog).to_be_visible()
     expect(dialog.locator("h2")).to_have_text("Request deletion")
     _shots(page, "request-dialog")
-    dialog.locator("textarea[name=reason]").fill("Experiments from the spring trial; nobody uses them.")
+    dialog.locator("textarea[name=reason]").fill("Spring trial leftovers; nobody uses them.")
     dialog.get_by_role("button", name="Send request").click()
     expect(page.locator("#messages")).to_contain_text("Your selection was cleared.")
     expect(page).to_have_url(re.compile(r"kind=fine-tuned.*page=2"))
