@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from . import roles
+from .cleanup.requests import pending_count
 from .upstreams import DEFAULT, Upstream, get_upstream
 
 
@@ -26,4 +27,6 @@ def dashboard(request: HttpRequest) -> dict[str, Any]:
         "can_view_audit": roles.can_view_audit(user),
         "can_view_jobs": roles.can_view_audit(user, alias),
         "role": roles.role_name(user, alias) if user.is_authenticated else "",
+        # Owners (of any upstream): how many requests wait for them; None for the others.
+        "pending_requests": pending_count(user),
     }

@@ -6,6 +6,7 @@ from django.urls import include, path, register_converter
 
 from . import accounts, audit, views
 from .catalogue import views as catalogue_views
+from .cleanup import request_views
 from .converters import ModelIdConverter, UpstreamAliasConverter
 
 register_converter(ModelIdConverter, "modelid")
@@ -27,6 +28,8 @@ urlpatterns = [
     path("models/<modelid:model_id>/", views.legacy_redirect),
     path("models/<modelid:model_id>/delete/", views.legacy_redirect, {"action": "delete"}),
     path("changes/", catalogue_views.changes_list, name="changes"),
+    path("requests/", request_views.request_list, name="request-list"),
+    path("requests/mine/", request_views.my_requests, name="my-requests"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("login/", accounts.login_view, name="login"),
     path("logout/", accounts.logout_view, name="logout"),

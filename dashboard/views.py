@@ -7,7 +7,7 @@ import re
 import shlex
 import time
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from django.conf import settings
@@ -31,6 +31,7 @@ import modelsclient
 from . import roles
 from .catalogue import freshness, queries
 from .catalogue.models import CatalogueModel, Change
+from .cleanup.selection import context as selection_context
 from .deletion import ConfirmDeleteForm, Deletion, delete_model, deny
 from .listing import PAGE_SIZES, ListQuery, Row
 from .models import AuditEntry
@@ -130,9 +131,11 @@ def model_list(request: HttpRequest, alias: str) -> HttpResponse:
         status = freshness.copy_status(upstream)
     elif asked and not wants_fragment(request):
         return redirect(list_path + query.url())  # the refresh is queued: back to the page
-    result = queries.list_page(alias, query, time.time())
+    now = time.time()
+    result = queries.list_page(alias, query, now)
     page = result.page
     list_url = list_path + query.url()
+    page_ids = [row.id for row in page.rows if row.is_deletable]
     context = {
         "query": query,
         "page": page,
@@ -144,6 +147,7 @@ def model_list(request: HttpRequest, alias: str) -> HttpResponse:
         "list_url": list_url,
         "page_sizes": PAGE_SIZES,
         "columns": query.columns(),
+        **selection_context(request.user, alias, query, page_ids, now=now, return_to=list_url),
     }
     response = render(request, template_for(request, "models/list.html", "results"), context)
     if wants_fragment(request) and current_path(request) != list_url.removesuffix("?"):
@@ -441,8 +445,7 @@ def _on_list_page(request: HttpRequest, alias: str) -> bool:
 
 
 def _next_url(request: HttpRequest, alias: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    return local_url(request, candidate) or reverse("model-list", args=[alias])
+    return list_return_url(request, alias, "next")
 
 
 def local_url(request: HttpRequest, candidate: str) -> str:
@@ -453,6 +456,25 @@ def local_url(request: HttpRequest, candidate: str) -> str:
     ):
         return candidate
     return ""
+
+
+def list_return_url(request: HttpRequest, alias: str, *names: str) -> str:
+    """Where a flow that started on the upstream's list goes back to: the first of the POST or
+    GET fields `names` that is a `local_url`, relative, under the list's path (the list in
+    some state, or a model's page), else the list itself. Anything else (another host, an
+    absolute or scheme-relative URL, another path, dot segments) is ignored."""
+    list_path = reverse("model-list", args=[alias])
+    for name in names:
+        candidate = local_url(request, request.POST.get(name) or request.GET.get(name) or "")
+        parts = urlsplit(candidate)
+        if (
+            candidate.startswith(list_path)
+            and not parts.scheme
+            and not parts.netloc
+            and not any(unquote(part) in {".", ".."} for part in parts.path.split("/"))
+        ):
+            return candidate
+    return list_path
 
 
 @login_not_required

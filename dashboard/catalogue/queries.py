@@ -87,6 +87,13 @@ def list_page(upstream: str, query: ListQuery, now: float) -> ListResult:
     return ListResult(page, facets, models)
 
 
+def matching(upstream: str, query: ListQuery, now: float) -> QuerySet[CatalogueModel]:
+    """Every present model the list's search and filters let through (all pages), in the
+    list's order; `now` is Unix seconds (the age filter's reference)."""
+    found = present(upstream).filter(_all(_filters(query, now)))
+    return found.order_by(*_ordering(query.sort))
+
+
 def as_row(model: CatalogueModel) -> Row:
     """A catalogue record as the list's `Row` (what the upstream sent, read leniently)."""
     shutdown = model.data.get("shutdown_date")

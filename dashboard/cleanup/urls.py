@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import request_views, selection_views, views
 
 urlpatterns = [
     # Deletion jobs
@@ -17,4 +17,16 @@ urlpatterns = [
     path("jobs/<int:pk>/cancel/", views.job_cancel, name="job-cancel"),
     path("jobs/<int:pk>/retry/", views.job_retry, name="job-retry"),
     path("jobs/<int:pk>/ledger.<str:fmt>", views.job_ledger_export, name="job-ledger-export"),
+    # Selection
+    path("selection/", selection_views.selection_review, name="selection-review"),
+    path("selection/tick/", selection_views.selection_tick, name="selection-tick"),
+    path("selection/matching/", selection_views.selection_matching, name="selection-matching"),
+    path("selection/remove/", selection_views.selection_remove, name="selection-remove"),
+    path("selection/clear/", selection_views.selection_clear, name="selection-clear"),
+    # Requests
+    path("requests/new/", request_views.request_create, name="request-create"),
+    path("requests/<int:pk>/", request_views.request_detail, name="request-detail"),
+    path("requests/<int:pk>/approve/", request_views.request_approve, name="request-approve"),
+    path("requests/<int:pk>/reject/", request_views.request_reject, name="request-reject"),
+    path("requests/<int:pk>/withdraw/", request_views.request_withdraw, name="request-withdraw"),
 ]

@@ -23,7 +23,7 @@ from dashboard import roles
 from dashboard.pagination import paginate
 from dashboard.rendering import forbidden, template_for
 from dashboard.signals import client_ip
-from dashboard.views import local_url, upstream_for
+from dashboard.views import list_return_url, upstream_for
 
 from . import jobs
 from .models import DeletionJob, DeletionRequest, JobItem
@@ -96,7 +96,7 @@ def job_create(request: HttpRequest, alias: str) -> HttpResponse:
     refused = _owner_only(request, alias, "create deletion jobs")
     if refused:
         return refused
-    return_to = local_url(request, request.POST.get("return_to", ""))
+    return_to = list_return_url(request, alias, "return_to")
     try:
         job = jobs.create_job(
             request.user,
@@ -107,7 +107,7 @@ def job_create(request: HttpRequest, alias: str) -> HttpResponse:
         )
     except ValueError as exc:
         messages.error(request, str(exc))
-        return redirect(return_to or reverse("model-list", args=[alias]))
+        return redirect(return_to)
     return redirect("job-detail", alias, job.pk)
 
 

@@ -86,6 +86,26 @@
     document.querySelectorAll("input[name=csrfmiddlewaretoken]").forEach(function (input) { input.value = token; });
   });
 
+  // The selection: the server keeps it (each tick posts with htmx); here only the boxes on the
+  // page follow "select all on this page" and the header box follows the rows.
+  function rowBoxes() { return document.querySelectorAll("input[data-select-row]"); }
+  function headerBox() { return document.querySelector("input[data-select-all]"); }
+  function setRows(checked) { rowBoxes().forEach(function (box) { box.checked = checked; }); }
+  function syncHeader() {
+    var header = headerBox();
+    if (!header) return;
+    var boxes = Array.prototype.slice.call(rowBoxes());
+    header.checked = boxes.length > 0 && boxes.every(function (box) { return box.checked; });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("input[data-select-all]")) setRows(event.target.checked);
+    else if (event.target.matches("input[data-select-row]")) syncHeader();
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-select-page]")) { setRows(true); syncHeader(); }
+    if (event.target.closest("[data-select-clear]")) { setRows(false); syncHeader(); }
+  });
+
   // A thin progress bar at the top of the page while any htmx request is in flight.
   var inFlight = 0;
   function loading(delta) {

@@ -19,7 +19,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from dashboard.cleanup.models import DeletionJob, JobItem
+from dashboard.cleanup.models import DeletionJob, DeletionRequest, JobItem
 from dashboard.models import AuditEntry
 
 FINE_TUNE = "ft:gpt-4o-mini-2024-07-18:acme:matrix:Mx12Ab34"
@@ -45,6 +45,7 @@ MOVED = Redirect("/u/default/models/", prefix=True, status=307)  # the old URLs,
 TO_SIGN_IN = Redirect("/login/")
 TO_HOME = Redirect("/")
 TO_JOB = Redirect(f"/u/default/jobs/{JOB}/")
+NEW_JOB = Redirect("/u/default/jobs/", prefix=True)  # an approved request's new job
 FAVICON = Redirect("/static/favicon", prefix=True)
 Expected = int | Redirect
 Row = dict[str, tuple[Expected, Expected, Expected, Expected]]  # method -> anonymous..owner
@@ -111,6 +112,35 @@ TABLE: dict[str, Row] = {
     "u/<upstream:alias>/jobs/<int:pk>/ledger.<str:fmt>": _row(
         (LOGIN, 403, 200, 200), SIGNED_IN_ONLY_405
     ),
+    # Selection: everyone who sees the upstream selects; without `return_to`, back to the list.
+    "u/<upstream:alias>/selection/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
+    **{
+        f"u/<upstream:alias>/selection/{action}/": _row(
+            SIGNED_IN_ONLY_405, SIGNED_IN_ONLY_405, POST=(LOGIN, TO_LIST, TO_LIST, TO_LIST)
+        )
+        for action in ("tick", "matching", "remove", "clear")
+    },
+    # Requests: asked by those who may not delete (POST: no reason, nothing selected), seen by
+    # the requester (`rita`, no role here) and owners, decided by owners only.
+    "u/<upstream:alias>/requests/new/": _row(
+        (LOGIN, 200, 200, 403), SIGNED_IN_ONLY_405, POST=(LOGIN, 422, 422, 403)
+    ),
+    "u/<upstream:alias>/requests/<int:pk>/": _row((LOGIN, 403, 403, 200), SIGNED_IN_ONLY_405),
+    "u/<upstream:alias>/requests/<int:pk>/approve/": _row(
+        SIGNED_IN_ONLY_405, SIGNED_IN_ONLY_405, POST=(LOGIN, 403, 403, NEW_JOB)
+    ),
+    "u/<upstream:alias>/requests/<int:pk>/reject/": _row(
+        SIGNED_IN_ONLY_405,
+        SIGNED_IN_ONLY_405,
+        POST=(LOGIN, 403, 403, 422),  # no comment
+    ),
+    "u/<upstream:alias>/requests/<int:pk>/withdraw/": _row(
+        SIGNED_IN_ONLY_405,
+        SIGNED_IN_ONLY_405,
+        POST=(LOGIN, 403, 403, 403),  # not the requester
+    ),
+    "requests/": _row((LOGIN, 403, 403, 200), SIGNED_IN_ONLY_405),
+    "requests/mine/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
     "changes/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
     "audit/": _row((LOGIN, 403, 200, 200), SIGNED_IN_ONLY_405),
     "login/": _row(
@@ -200,6 +230,17 @@ def sample_job(owner: Client) -> DeletionJob:
         job=job, upstream="default", model_id=FINE_TUNE, position=0, verdict="ready"
     )
     return job
+def sample_request(db: None) -> DeletionRequest:
+    """Request JOB (SAMPLE_ARGS' pk), pending, asked by a user with no role on the upstream."""
+    rita = User.objects.create_user("rita")
+    return DeletionRequest.objects.create(
+        pk=JOB,
+        upstream="default",
+        requested_by=rita,
+        requested_by_name="rita",
+        reason="matrix",
+        model_ids=[FINE_TUNE],
+    )
 
 
 def _browser(role: str, request: pytest.FixtureRequest) -> Client:
@@ -219,6 +260,7 @@ def test_every_url_role_and_method_answers_as_the_table_says(
     upstream: dict[str, respx.Route],
     real_api: respx.MockRouter,
     sample_job: DeletionJob,
+    sample_request: DeletionRequest,
 ) -> None:
     htmx = role == "anonymous htmx"
     expected = TABLE[route][method][ROLES.index(role.removesuffix(" htmx"))]

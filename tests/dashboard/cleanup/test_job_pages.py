@@ -149,7 +149,7 @@ def test_a_foreign_return_address_is_ignored(
     _create(owner, FT[:1], return_to=foreign)
 
     job = DeletionJob.objects.get()
-    assert job.return_to == ""
+    assert job.return_to == "/u/default/models/"
     page = owner.get(_job_url(job))
     back = [a for a in find_all(page.content, "a") if a.text == "Back to the list"]
     assert back[0].attrs["href"] == "/u/default/models/"
