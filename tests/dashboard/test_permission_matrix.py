@@ -230,6 +230,9 @@ def sample_job(owner: Client) -> DeletionJob:
         job=job, upstream="default", model_id=FINE_TUNE, position=0, verdict="ready"
     )
     return job
+
+
+@pytest.fixture
 def sample_request(db: None) -> DeletionRequest:
     """Request JOB (SAMPLE_ARGS' pk), pending, asked by a user with no role on the upstream."""
     rita = User.objects.create_user("rita")
