@@ -1,7 +1,9 @@
 """A light, typed client for the Models API of OpenAI-compatible servers.
 
 A drop-in for the `openai` package's `client.models` (retrieve, list, delete; sync and async;
-raw and streaming responses; pagination; typed errors):
+raw and streaming responses; pagination; typed errors), and for the read-only calls a model
+inventory needs: `client.fine_tuning.jobs` (retrieve, list, `checkpoints.list`) and
+`client.admin.organization.usage.completions` (with an admin key):
 
 ```python
 from modelsclient import OpenAI
@@ -37,7 +39,15 @@ from ._exceptions import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from ._pagination import AsyncPage, AsyncPaginator, SyncPage
+from ._pagination import (
+    AsyncCursorPage,
+    AsyncPage,
+    AsyncPaginator,
+    AsyncUsagePage,
+    SyncCursorPage,
+    SyncPage,
+    SyncUsagePage,
+)
 from ._response import (
     APIResponse,
     AsyncStreamContext,
@@ -51,6 +61,36 @@ from ._version import __title__, __version__
 
 if TYPE_CHECKING:
     from . import types
+    from ._admin import (
+        Admin,
+        AsyncAdmin,
+        AsyncOrganization,
+        AsyncUsage,
+        AsyncUsageWithRawResponse,
+        AsyncUsageWithStreamingResponse,
+        Organization,
+        Usage,
+        UsageWithRawResponse,
+        UsageWithStreamingResponse,
+    )
+    from ._checkpoints import (
+        AsyncCheckpoints,
+        AsyncCheckpointsWithRawResponse,
+        AsyncCheckpointsWithStreamingResponse,
+        Checkpoints,
+        CheckpointsWithRawResponse,
+        CheckpointsWithStreamingResponse,
+    )
+    from ._fine_tuning import (
+        AsyncFineTuning,
+        AsyncJobs,
+        AsyncJobsWithRawResponse,
+        AsyncJobsWithStreamingResponse,
+        FineTuning,
+        Jobs,
+        JobsWithRawResponse,
+        JobsWithStreamingResponse,
+    )
     from ._resources import (
         AsyncModels,
         AsyncModelsWithRawResponse,
@@ -75,20 +115,42 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "Admin",
+    "AsyncAdmin",
+    "AsyncCheckpoints",
+    "AsyncCheckpointsWithRawResponse",
+    "AsyncCheckpointsWithStreamingResponse",
     "AsyncClient",
+    "AsyncCursorPage",
+    "AsyncFineTuning",
+    "AsyncJobs",
+    "AsyncJobsWithRawResponse",
+    "AsyncJobsWithStreamingResponse",
     "AsyncModels",
     "AsyncModelsWithRawResponse",
     "AsyncModelsWithStreamingResponse",
     "AsyncOpenAI",
+    "AsyncOrganization",
     "AsyncPage",
     "AsyncPaginator",
     "AsyncStreamContext",
     "AsyncStreamedAPIResponse",
+    "AsyncUsage",
+    "AsyncUsagePage",
+    "AsyncUsageWithRawResponse",
+    "AsyncUsageWithStreamingResponse",
     "AuthenticationError",
     "BadRequestError",
+    "Checkpoints",
+    "CheckpointsWithRawResponse",
+    "CheckpointsWithStreamingResponse",
     "Client",
     "ConflictError",
+    "FineTuning",
     "InternalServerError",
+    "Jobs",
+    "JobsWithRawResponse",
+    "JobsWithStreamingResponse",
     "Model",
     "ModelDeleted",
     "Models",
@@ -100,14 +162,20 @@ __all__ = [
     "Omit",
     "OpenAI",
     "OpenAIError",
+    "Organization",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestOptions",
     "StreamContext",
     "StreamedAPIResponse",
+    "SyncCursorPage",
     "SyncPage",
+    "SyncUsagePage",
     "Timeout",
     "UnprocessableEntityError",
+    "Usage",
+    "UsageWithRawResponse",
+    "UsageWithStreamingResponse",
     "__title__",
     "__version__",
     "not_given",
@@ -129,6 +197,30 @@ _LAZY = {
     "Models": "_resources",
     "ModelsWithRawResponse": "_resources",
     "ModelsWithStreamingResponse": "_resources",
+    "AsyncFineTuning": "_fine_tuning",
+    "AsyncJobs": "_fine_tuning",
+    "AsyncJobsWithRawResponse": "_fine_tuning",
+    "AsyncJobsWithStreamingResponse": "_fine_tuning",
+    "FineTuning": "_fine_tuning",
+    "Jobs": "_fine_tuning",
+    "JobsWithRawResponse": "_fine_tuning",
+    "JobsWithStreamingResponse": "_fine_tuning",
+    "AsyncCheckpoints": "_checkpoints",
+    "AsyncCheckpointsWithRawResponse": "_checkpoints",
+    "AsyncCheckpointsWithStreamingResponse": "_checkpoints",
+    "Checkpoints": "_checkpoints",
+    "CheckpointsWithRawResponse": "_checkpoints",
+    "CheckpointsWithStreamingResponse": "_checkpoints",
+    "Admin": "_admin",
+    "AsyncAdmin": "_admin",
+    "AsyncOrganization": "_admin",
+    "AsyncUsage": "_admin",
+    "AsyncUsageWithRawResponse": "_admin",
+    "AsyncUsageWithStreamingResponse": "_admin",
+    "Organization": "_admin",
+    "Usage": "_admin",
+    "UsageWithRawResponse": "_admin",
+    "UsageWithStreamingResponse": "_admin",
 }
 
 

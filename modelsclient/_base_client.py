@@ -48,6 +48,7 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
         self,
         *,
         api_key: str | None,
+        admin_api_key: str | None = None,
         organization: str | None,
         project: str | None,
         base_url: str | httpx.URL | None,
@@ -58,14 +59,18 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
         http_client: HttpT | None,
     ) -> None:
         api_key = api_key if api_key is not None else _env("OPENAI_API_KEY")
-        if not api_key:
+        admin_api_key = admin_api_key if admin_api_key is not None else _env("OPENAI_ADMIN_KEY")
+        if not api_key and not admin_api_key:
             raise ModelsClientError(
                 "The api_key client option must be set either by passing api_key to the client "
-                "or by setting the OPENAI_API_KEY environment variable"
+                "or by setting the OPENAI_API_KEY environment variable (or, for the Admin API "
+                "only, admin_api_key / OPENAI_ADMIN_KEY)"
             )
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        self.api_key = api_key
+        self.api_key = api_key or None
+        # The Usage API (`client.admin.…`) takes an admin key, the Models API a project key.
+        self.admin_api_key = admin_api_key or None
         self.organization = organization if organization is not None else _env("OPENAI_ORG_ID")
         self.project = project if project is not None else _env("OPENAI_PROJECT_ID")
         self.base_url = httpx.URL(base_url or _env("OPENAI_BASE_URL") or DEFAULT_BASE_URL)
@@ -81,7 +86,7 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
         self._headers: dict[str, tuple[str, str | Omit]] = {
             name.lower(): (name, value)
             for name, value in {
-                "Authorization": f"Bearer {api_key}",
+                **({"Authorization": f"Bearer {api_key}"} if api_key else {}),
                 "Accept": "application/json",
                 "User-Agent": f"{__title__}/Python {__version__}",
                 **({"OpenAI-Organization": self.organization} if self.organization else {}),
@@ -123,6 +128,7 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
             query = {**self._custom_query, **(overrides.pop("default_query", None) or {})}
         options = {
             "api_key": self.api_key,
+            "admin_api_key": self.admin_api_key,
             "organization": self.organization,
             "project": self.project,
             "base_url": self.base_url,
@@ -143,8 +149,22 @@ class BaseClient[HttpT: (httpx.Client, httpx.AsyncClient)]:
 
     def _build_request(self, options: RequestOptions, retries_taken: int) -> httpx.Request:
         merged = dict(self._headers)
+        if options.auth == "admin_api_key":
+            merged.pop("authorization", None)
+            if self.admin_api_key:
+                merged["authorization"] = ("Authorization", f"Bearer {self.admin_api_key}")
         for name, value in (options.headers or {}).items():
             merged[name.lower()] = (name, value)
+        if "authorization" not in merged:  # checked before any I/O, naming what is missing
+            argument, variable = (
+                ("admin_api_key", "OPENAI_ADMIN_KEY")
+                if options.auth == "admin_api_key"
+                else ("api_key", "OPENAI_API_KEY")
+            )
+            raise ModelsClientError(
+                f"`{options.path}` needs the {argument} client option: pass {argument} to the "
+                f"client or set the {variable} environment variable"
+            )
         merged.setdefault(
             "x-stainless-retry-count", ("x-stainless-retry-count", str(retries_taken))
         )

@@ -23,6 +23,8 @@ from ._retry import retry_delay
 from ._types import NOT_GIVEN, Headers, Query, RequestOptions, TimeoutArg
 
 if TYPE_CHECKING:
+    from ._admin import Admin, AsyncAdmin
+    from ._fine_tuning import AsyncFineTuning, FineTuning
     from ._resources import AsyncModels, Models
 
 __all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_TIMEOUT", "AsyncClient", "Client"]
@@ -48,6 +50,7 @@ class Client(BaseClient[httpx.Client]):
         self,
         *,
         api_key: str | None = None,
+        admin_api_key: str | None = None,
         organization: str | None = None,
         project: str | None = None,
         base_url: str | httpx.URL | None = None,
@@ -61,6 +64,7 @@ class Client(BaseClient[httpx.Client]):
             raise TypeError(f"http_client must be an httpx.Client, got {type(http_client)!r}")
         super().__init__(
             api_key=api_key,
+            admin_api_key=admin_api_key,
             organization=organization,
             project=project,
             base_url=base_url,
@@ -79,6 +83,18 @@ class Client(BaseClient[httpx.Client]):
         from ._resources import Models
 
         return Models(self)
+
+    @cached_property
+    def fine_tuning(self) -> FineTuning:
+        from ._fine_tuning import FineTuning
+
+        return FineTuning(self)
+
+    @cached_property
+    def admin(self) -> Admin:
+        from ._admin import Admin
+
+        return Admin(self)
 
     def close(self) -> None:
         """Close the connection pool (a copy made by `with_options` leaves it open)."""
@@ -157,6 +173,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         self,
         *,
         api_key: str | None = None,
+        admin_api_key: str | None = None,
         organization: str | None = None,
         project: str | None = None,
         base_url: str | httpx.URL | None = None,
@@ -170,6 +187,7 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
             raise TypeError(f"http_client must be an httpx.AsyncClient, got {type(http_client)!r}")
         super().__init__(
             api_key=api_key,
+            admin_api_key=admin_api_key,
             organization=organization,
             project=project,
             base_url=base_url,
@@ -188,6 +206,18 @@ class AsyncClient(BaseClient[httpx.AsyncClient]):
         from ._resources import AsyncModels
 
         return AsyncModels(self)
+
+    @cached_property
+    def fine_tuning(self) -> AsyncFineTuning:
+        from ._fine_tuning import AsyncFineTuning
+
+        return AsyncFineTuning(self)
+
+    @cached_property
+    def admin(self) -> AsyncAdmin:
+        from ._admin import AsyncAdmin
+
+        return AsyncAdmin(self)
 
     async def close(self) -> None:
         """Close the connection pool (a copy made by `with_options` leaves it open)."""

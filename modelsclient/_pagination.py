@@ -1,17 +1,31 @@
-"""Pages of a list, and auto-pagination over `has_more` / `after` cursors.
+"""Pages of a list, and auto-pagination over their cursors.
 
-OpenAI's `/models` is a single page. Some compatible servers page with `has_more` and an
-`after` cursor; iterating a page here walks every page, so their users see every model.
+Two kinds of cursor, as the API has them:
+
+- `after` = the last item's id while `has_more` (`SyncPage` for `/models`, whose OpenAI answer is
+  a single page but some compatible servers page it; `SyncCursorPage` for fine-tuning jobs and
+  their checkpoints, the `openai` package's name for the same scheme);
+- `page` = the body's opaque `next_page` while `has_more` (`SyncUsagePage`, the Usage API).
+
+Iterating a page walks every page; `iter_pages()` yields the pages themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 from ._types import RequestOptions
 
-__all__ = ["AsyncPage", "AsyncPaginator", "SyncPage"]
+__all__ = [
+    "AsyncCursorPage",
+    "AsyncPage",
+    "AsyncPaginator",
+    "AsyncUsagePage",
+    "SyncCursorPage",
+    "SyncPage",
+    "SyncUsagePage",
+]
 
 
 class _HasId(Protocol):
@@ -22,7 +36,7 @@ class _HasId(Protocol):
 _NO_NEXT_PAGE = "No next page: check `has_next_page()` before calling `get_next_page()`."
 
 
-class _BasePage[T: _HasId]:
+class _BasePage[T]:
     def __init__(
         self, *, data: list[T], object: str, has_more: bool | None, options: RequestOptions
     ) -> None:
@@ -31,32 +45,29 @@ class _BasePage[T: _HasId]:
         self.has_more = has_more
         self._options = options
 
+    def _cursor(self) -> dict[str, str] | None:
+        """The query parameters that ask for the next page (None: no cursor to follow)."""
+        raise NotImplementedError
+
     def has_next_page(self) -> bool:
         """True when the server said there is more and gave a cursor we have not used yet."""
-        if not self.has_more or not self.data:
+        cursor = self._cursor() if self.has_more else None
+        if not cursor:
             return False
-        return self.data[-1].id != self._options.params.get("after")
+        # A server that repeats the cursor we sent would make iteration loop forever.
+        return any(self._options.params.get(name) != value for name, value in cursor.items())
 
     def _next_options(self) -> RequestOptions:
-        if not self.has_next_page():
+        cursor = self._cursor() if self.has_next_page() else None
+        if cursor is None:
             raise RuntimeError(_NO_NEXT_PAGE)
-        return self._options.with_params(after=self.data[-1].id)
+        return self._options.with_params(**cursor)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(data=<{len(self.data)} items>, has_more={self.has_more})"
 
 
-class SyncPage[T: _HasId](_BasePage[T]):
-    """One page of a list; iterating it yields every item of every page.
-
-    ```python
-    page = client.models.list()
-    print(len(page.data))
-    for model in page:  # fetches further pages when the server pages
-        print(model.id)
-    ```
-    """
-
+class _SyncPages[T](_BasePage[T]):
     def __init__(
         self,
         *,
@@ -64,16 +75,16 @@ class SyncPage[T: _HasId](_BasePage[T]):
         object: str,
         has_more: bool | None,
         options: RequestOptions,
-        fetch: Callable[[RequestOptions], SyncPage[T]],
+        fetch: Callable[[RequestOptions], Self],
     ) -> None:
         super().__init__(data=data, object=object, has_more=has_more, options=options)
         self._fetch = fetch
 
-    def get_next_page(self) -> SyncPage[T]:
+    def get_next_page(self) -> Self:
         """Fetch the next page (raises RuntimeError when there is none)."""
         return self._fetch(self._next_options())
 
-    def iter_pages(self) -> Iterator[SyncPage[T]]:
+    def iter_pages(self) -> Iterator[Self]:
         """This page and every following one."""
         page = self
         yield page
@@ -86,9 +97,7 @@ class SyncPage[T: _HasId](_BasePage[T]):
             yield from page.data
 
 
-class AsyncPage[T: _HasId](_BasePage[T]):
-    """The async twin of `SyncPage`: `async for model in page`."""
-
+class _AsyncPages[T](_BasePage[T]):
     def __init__(
         self,
         *,
@@ -96,16 +105,16 @@ class AsyncPage[T: _HasId](_BasePage[T]):
         object: str,
         has_more: bool | None,
         options: RequestOptions,
-        fetch: Callable[[RequestOptions], Awaitable[AsyncPage[T]]],
+        fetch: Callable[[RequestOptions], Awaitable[Self]],
     ) -> None:
         super().__init__(data=data, object=object, has_more=has_more, options=options)
         self._fetch = fetch
 
-    async def get_next_page(self) -> AsyncPage[T]:
+    async def get_next_page(self) -> Self:
         """Fetch the next page (raises RuntimeError when there is none)."""
         return await self._fetch(self._next_options())
 
-    async def iter_pages(self) -> AsyncIterator[AsyncPage[T]]:
+    async def iter_pages(self) -> AsyncIterator[Self]:
         """This page and every following one."""
         page = self
         yield page
@@ -119,8 +128,101 @@ class AsyncPage[T: _HasId](_BasePage[T]):
                 yield item
 
 
-class AsyncPaginator[T: _HasId, PageT]:
-    """What the async `list()` returns, without a request yet: `await` it for the first page,
+def _after_last_id(data: list[Any]) -> dict[str, str] | None:
+    last_id = getattr(data[-1], "id", None) if data else None
+    return {"after": last_id} if isinstance(last_id, str) and last_id else None
+
+
+class SyncPage[T: _HasId](_SyncPages[T]):
+    """One page of a list; iterating it yields every item of every page.
+
+    ```python
+    page = client.models.list()
+    print(len(page.data))
+    for model in page:  # fetches further pages when the server pages
+        print(model.id)
+    ```
+    """
+
+    def _cursor(self) -> dict[str, str] | None:
+        return _after_last_id(self.data)
+
+
+class AsyncPage[T: _HasId](_AsyncPages[T]):
+    """The async twin of `SyncPage`: `async for model in page`."""
+
+    def _cursor(self) -> dict[str, str] | None:
+        return _after_last_id(self.data)
+
+
+class SyncCursorPage[T: _HasId](SyncPage[T]):
+    """A page of fine-tuning jobs or checkpoints: the next page is `after=<last id>`.
+
+    ```python
+    for job in client.fine_tuning.jobs.list(limit=20):  # every job, 20 per request
+        print(job.id, job.fine_tuned_model)
+    ```
+    """
+
+
+class AsyncCursorPage[T: _HasId](AsyncPage[T]):
+    """The async twin of `SyncCursorPage`."""
+
+
+class _UsageCursor:
+    next_page: str | None
+
+    def _cursor(self) -> dict[str, str] | None:
+        return {"page": self.next_page} if self.next_page else None
+
+
+class SyncUsagePage[T](_UsageCursor, _SyncPages[T]):
+    """A page of Usage API buckets; the next page is `page=<next_page>`.
+
+    It has the attributes of the `openai` package's `UsageCompletionsResponse` (`data`,
+    `has_more`, `next_page`, `object`); that package does not auto-paginate the Usage API,
+    this page does: iterating it yields every bucket of every page.
+
+    ```python
+    usage = client.admin.organization.usage.completions(start_time=1730419200, limit=31)
+    for bucket in usage:  # follows next_page
+        print(bucket.start_time, sum(r.num_model_requests for r in bucket.results))
+    ```
+    """
+
+    def __init__(
+        self,
+        *,
+        data: list[T],
+        object: str,
+        has_more: bool | None,
+        next_page: str | None,
+        options: RequestOptions,
+        fetch: Callable[[RequestOptions], Self],
+    ) -> None:
+        super().__init__(data=data, object=object, has_more=has_more, options=options, fetch=fetch)
+        self.next_page = next_page
+
+
+class AsyncUsagePage[T](_UsageCursor, _AsyncPages[T]):
+    """The async twin of `SyncUsagePage`: `async for bucket in page`."""
+
+    def __init__(
+        self,
+        *,
+        data: list[T],
+        object: str,
+        has_more: bool | None,
+        next_page: str | None,
+        options: RequestOptions,
+        fetch: Callable[[RequestOptions], Awaitable[Self]],
+    ) -> None:
+        super().__init__(data=data, object=object, has_more=has_more, options=options, fetch=fetch)
+        self.next_page = next_page
+
+
+class AsyncPaginator[T, PageT: _AsyncPages[Any]]:
+    """What an async `list()` returns, without a request yet: `await` it for the first page,
     or `async for` over every item.
 
     ```python
@@ -130,13 +232,14 @@ class AsyncPaginator[T: _HasId, PageT]:
     ```
     """
 
-    def __init__(self, fetch_first: Callable[[], Awaitable[AsyncPage[T]]]) -> None:
+    def __init__(self, fetch_first: Callable[[], Awaitable[PageT]]) -> None:
         self._fetch_first = fetch_first
 
-    def __await__(self) -> Generator[Any, None, AsyncPage[T]]:
+    def __await__(self) -> Generator[Any, None, PageT]:
         return self._fetch_first().__await__()
 
     async def __aiter__(self) -> AsyncIterator[T]:
         page = await self._fetch_first()
+        item: T
         async for item in page:
             yield item

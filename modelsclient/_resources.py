@@ -8,15 +8,23 @@ body unread).
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Literal, TypedDict, Unpack
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Unpack
 
-import httpx
 import pydantic
 
 from ._pagination import AsyncPage, AsyncPaginator, SyncPage
+from ._resource import (
+    CallOptions,
+    async_page_parser,
+    endpoint,
+    first_page,
+    lenient_list_parser,
+    object_parser,
+    path_segment,
+    sync_page_parser,
+)
 from ._response import APIResponse, AsyncStreamContext, Parser, StreamContext, model_parser
-from ._types import NOT_GIVEN, Body, Headers, Query, RequestOptions, TimeoutArg
+from ._types import RequestOptions
 from .types import Model, ModelDeleted
 
 if TYPE_CHECKING:
@@ -34,87 +42,34 @@ __all__ = [
 ]
 
 
-class CallOptions(TypedDict, total=False):
-    """The per-call options every method takes (all keyword-only)."""
-
-    extra_headers: Headers | None
-    extra_query: Query | None
-    extra_body: Body | None
-    timeout: TimeoutArg
-
-
 class _ModelList(pydantic.BaseModel):
     object: str = "list"
     data: list[Model]
     has_more: bool | None = None
 
 
-def _lenient_model(value: object) -> Model:
-    """An item as the official package reads it: validated when it fits, else built as sent
-    (a field missing, `null` or of another type is kept as is); not an object → ValueError."""
-    if not isinstance(value, dict):
-        raise ValueError("a model must be a JSON object")
-    try:
-        return Model.model_validate(value)
-    except pydantic.ValidationError:
-        return Model.model_construct(**value)
-
-
-def _lenient_list(body: object) -> _ModelList:
-    """A list whose items do not all fit `Model`: one odd item never fails the list."""
-    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-        raise ValueError("a list must be an object with a data array")
-    return _ModelList.model_construct(
-        object=body.get("object", "list"),
-        data=[_lenient_model(item) for item in body["data"]],
-        has_more=body.get("has_more"),
-    )
-
-
-def _lenient_retrieved(body: object) -> Model:
-    """A retrieved model as sent; a body without an `id` is not a model at all."""
-    if not isinstance(body, dict) or "id" not in body:
-        raise ValueError("a model must have an id")
-    return _lenient_model(body)
-
-
-# A delete's answer is validated strictly: `deleted` must be a real boolean to be believed.
-_parse_model = model_parser(Model, lenient=_lenient_retrieved)
+# Items are read leniently (as the official package reads them); a delete's answer is
+# validated strictly: `deleted` must be a real boolean to be believed.
+_parse_model = object_parser(Model)
 _parse_deleted = model_parser(ModelDeleted)
-_parse_list = model_parser(_ModelList, lenient=_lenient_list)
+_parse_list = lenient_list_parser(_ModelList, Model)
 
 
 def model_path(model: str) -> str:
     """`models/<id>` with the id checked and percent-encoded as exactly one path segment."""
-    if not isinstance(model, str) or not model:
-        raise ValueError(f"Expected a non-empty value for `model` but received {model!r}")
-    if model in {".", ".."}:
-        raise ValueError(f"`model` cannot be {model!r}: a dot segment would change the path")
-    # ':' and '@' are legal in a segment (ft:base:org:suffix:id goes out as is); '/' is not.
-    return "models/" + quote(model, safe=":@")
-
-
-def _options(method: Literal["GET", "DELETE"], path: str, call: CallOptions) -> RequestOptions:
-    return RequestOptions(
-        method,
-        path,
-        headers=call.get("extra_headers"),
-        query=call.get("extra_query"),
-        body=call.get("extra_body"),
-        timeout=call.get("timeout", NOT_GIVEN),
-    )
+    return "models/" + path_segment("model", model)
 
 
 def _retrieve(model: str, call: CallOptions) -> RequestOptions:
-    return _options("GET", model_path(model), call)
+    return endpoint("GET", model_path(model), call)
 
 
 def _list(call: CallOptions) -> RequestOptions:
-    return _options("GET", "models", call)
+    return endpoint("GET", "models", call)
 
 
 def _delete(model: str, call: CallOptions) -> RequestOptions:
-    return _options("DELETE", model_path(model), call)
+    return endpoint("DELETE", model_path(model), call)
 
 
 class Models:
@@ -149,31 +104,12 @@ class Models:
         return self.with_raw_response.delete(model, **call).parse()
 
 
-def _sync_page_parser(client: Client, options: RequestOptions) -> Parser[SyncPage[Model]]:
-    def parse(response: httpx.Response) -> SyncPage[Model]:
-        body = _parse_list(response)
-        return SyncPage(
-            data=body.data,
-            object=body.object,
-            has_more=body.has_more,
-            options=options,
-            fetch=lambda nxt: client._request(nxt, _sync_page_parser(client, nxt)).parse(),
-        )
-
-    return parse
+def _sync_pages(client: Client, options: RequestOptions) -> Parser[SyncPage[Model]]:
+    return sync_page_parser(client, options, SyncPage, _parse_list)
 
 
-def _async_page_parser(client: AsyncClient, options: RequestOptions) -> Parser[AsyncPage[Model]]:
-    async def fetch(nxt: RequestOptions) -> AsyncPage[Model]:
-        return (await client._request(nxt, _async_page_parser(client, nxt))).parse()
-
-    def parse(response: httpx.Response) -> AsyncPage[Model]:
-        body = _parse_list(response)
-        return AsyncPage(
-            data=body.data, object=body.object, has_more=body.has_more, options=options, fetch=fetch
-        )
-
-    return parse
+def _async_pages(client: AsyncClient, options: RequestOptions) -> Parser[AsyncPage[Model]]:
+    return async_page_parser(client, options, AsyncPage, _parse_list)
 
 
 class ModelsWithRawResponse:
@@ -187,7 +123,7 @@ class ModelsWithRawResponse:
 
     def list(self, **call: Unpack[CallOptions]) -> APIResponse[SyncPage[Model]]:
         options = _list(call)
-        return self._client._request(options, _sync_page_parser(self._client, options))
+        return self._client._request(options, _sync_pages(self._client, options))
 
     def delete(self, model: str, **call: Unpack[CallOptions]) -> APIResponse[ModelDeleted]:
         return self._client._request(_delete(model, call), _parse_deleted)
@@ -204,7 +140,7 @@ class ModelsWithStreamingResponse:
 
     def list(self, **call: Unpack[CallOptions]) -> StreamContext[SyncPage[Model]]:
         options = _list(call)
-        return self._client._stream(options, _sync_page_parser(self._client, options))
+        return self._client._stream(options, _sync_pages(self._client, options))
 
     def delete(self, model: str, **call: Unpack[CallOptions]) -> StreamContext[ModelDeleted]:
         return self._client._stream(_delete(model, call), _parse_deleted)
@@ -236,12 +172,7 @@ class AsyncModels:
     def list(self, **call: Unpack[CallOptions]) -> AsyncPaginator[Model, AsyncPage[Model]]:
         """List models: `await` it for the first page, or `async for` over every model."""
         options = _list(call)  # validated now; sent when awaited or iterated
-
-        async def first() -> AsyncPage[Model]:
-            parser = _async_page_parser(self._client, options)
-            return (await self._client._request(options, parser)).parse()
-
-        return AsyncPaginator(first)
+        return AsyncPaginator(first_page(self._client, options, AsyncPage, _parse_list))
 
     async def delete(self, model: str, **call: Unpack[CallOptions]) -> ModelDeleted:
         """Delete a fine-tuned model (needs the Owner role upstream)."""
@@ -259,7 +190,7 @@ class AsyncModelsWithRawResponse:
 
     async def list(self, **call: Unpack[CallOptions]) -> APIResponse[AsyncPage[Model]]:
         options = _list(call)
-        return await self._client._request(options, _async_page_parser(self._client, options))
+        return await self._client._request(options, _async_pages(self._client, options))
 
     async def delete(self, model: str, **call: Unpack[CallOptions]) -> APIResponse[ModelDeleted]:
         return await self._client._request(_delete(model, call), _parse_deleted)
@@ -276,7 +207,7 @@ class AsyncModelsWithStreamingResponse:
 
     def list(self, **call: Unpack[CallOptions]) -> AsyncStreamContext[AsyncPage[Model]]:
         options = _list(call)
-        return self._client._stream(options, _async_page_parser(self._client, options))
+        return self._client._stream(options, _async_pages(self._client, options))
 
     def delete(self, model: str, **call: Unpack[CallOptions]) -> AsyncStreamContext[ModelDeleted]:
         return self._client._stream(_delete(model, call), _parse_deleted)

@@ -73,6 +73,8 @@ class RequestOptions:
     body: Body | None = None
     timeout: TimeoutArg = NOT_GIVEN
     params: Mapping[str, Any] = field(default_factory=dict)
+    # Which of the client's keys signs the request: the Admin API wants the admin key.
+    auth: Literal["api_key", "admin_api_key"] = "api_key"
 
     def with_params(self, **params: Any) -> RequestOptions:
         """The same request with more query parameters (used for the next page's cursor)."""
@@ -84,4 +86,5 @@ class RequestOptions:
             self.body,
             self.timeout,
             {**self.params, **params},
+            self.auth,
         )

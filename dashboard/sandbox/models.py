@@ -33,3 +33,22 @@ class SandboxModel(models.Model):
             "shutdown_date": self.shutdown_date.isoformat() if self.shutdown_date else None,
             **self.extra,
         }
+
+
+class SandboxFineTuningJob(models.Model):
+    """A fine-tuning job served by the sandbox (`/sandbox/v1/fine_tuning/jobs`).
+
+    Kept apart from the models, as upstream: deleting a fine-tuned model leaves its job."""
+
+    id = models.CharField(max_length=64, primary_key=True)
+    created_at = models.BigIntegerField()
+    fine_tuned_model = models.CharField(max_length=512, null=True, blank=True, db_index=True)
+    body = models.JSONField()  # the job as the API returns it
+    checkpoints = models.JSONField(default=list, blank=True)  # newest first, as listed
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]  # the API lists the newest job first
+        indexes: ClassVar = [models.Index(fields=["-created_at", "-id"], name="sandbox_job_newest")]
+
+    def __str__(self) -> str:
+        return self.id

@@ -8,7 +8,8 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
-from .models import SandboxModel
+from .jobs import seed_jobs
+from .models import SandboxFineTuningJob, SandboxModel
 
 BASE_MODELS: list[tuple[str, str, int, str | None]] = [
     # id, owned_by, days before the seed anchor, shutdown date (ISO) or None
@@ -115,7 +116,11 @@ def seed_rows(
 
 @transaction.atomic
 def reseed(size: int = DEFAULT_SIZE) -> int:
-    """Replace the sandbox's models with a fresh deterministic set; returns the count."""
+    """Replace the sandbox's models, and the fine-tuning jobs behind them, with a fresh
+    deterministic set; returns the count of models."""
+    rows = seed_rows(size)
     SandboxModel.objects.all().delete()
-    SandboxModel.objects.bulk_create(seed_rows(size), batch_size=1000)
+    SandboxFineTuningJob.objects.all().delete()
+    SandboxModel.objects.bulk_create(rows, batch_size=1000)
+    SandboxFineTuningJob.objects.bulk_create(seed_jobs(rows), batch_size=1000)
     return SandboxModel.objects.count()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -10,11 +11,22 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.http import http_date
 from django.views.decorators.csrf import csrf_exempt
 
 from dashboard.converters import is_valid_model_id
 
 from .models import SandboxModel
+
+# The sandbox organization's admin key: the only key the Usage API accepts (as upstream, where
+# it is an organization Admin API key). Whether OpenAI accepts admin keys on the Models API is
+# not documented; here it may read models (not delete them).
+ADMIN_KEY = "sk-sandbox-admin"
+# RFC 9745 `Deprecation`: when a model with a shutdown date counts as deprecated. The sandbox
+# has no announcement dates, so it uses this many days before the shutdown (OpenAI announces
+# shutdowns months ahead); `Sunset` (RFC 8594) is the shutdown date itself.
+DEPRECATION_NOTICE_DAYS = 180
+DEPRECATIONS_PAGE = "https://platform.openai.com/docs/deprecations"
 
 
 def _error(
@@ -34,7 +46,7 @@ def _role(request: HttpRequest) -> str | JsonResponse:
             "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
             "invalid_request_error",
         )
-    role = settings.SANDBOX_KEYS.get(key)
+    role = "admin" if key == ADMIN_KEY else settings.SANDBOX_KEYS.get(key)
     if role is None:
         shown = f"{key[:3]}*****{key[-4:]}" if len(key) > 8 else "*****"
         return _error(
@@ -142,6 +154,17 @@ def model_item(request: HttpRequest, model_id: str) -> HttpResponse:
             code="model_not_found",
             param="model",
         )
+    response = _model_answer(request, row, model_id)
+    if row.shutdown_date is not None:
+        shutdown = datetime.datetime.combine(row.shutdown_date, datetime.time(), datetime.UTC)
+        deprecated = shutdown - datetime.timedelta(days=DEPRECATION_NOTICE_DAYS)
+        response["Deprecation"] = f"@{int(deprecated.timestamp())}"
+        response["Sunset"] = http_date(shutdown.timestamp())
+        response["Link"] = f'<{DEPRECATIONS_PAGE}>; rel="deprecation"; type="text/html"'
+    return response
+
+
+def _model_answer(request: HttpRequest, row: SandboxModel, model_id: str) -> HttpResponse:
     if request.method == "GET":
         return JsonResponse(row.as_api())
     if request.sandbox_role != "owner":  # type: ignore[attr-defined]

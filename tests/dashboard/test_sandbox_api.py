@@ -199,12 +199,12 @@ def test_retrieving_an_unknown_id_is_not_found(api: ApiFactory, sandbox: int) ->
 def test_an_unknown_url_under_the_api_is_an_invalid_url_error_with_headers(sandbox: int) -> None:
     transport = httpx.WSGITransport(app=InProcessSandbox())
     with httpx.Client(transport=transport, base_url=BASE_URL) as http:
-        response = http.get("/fine_tuning/jobs", headers={"Authorization": f"Bearer {OWNER_KEY}"})
+        response = http.get("/batches", headers={"Authorization": f"Bearer {OWNER_KEY}"})
 
     assert response.status_code == 404
     assert response.json() == {
         "error": {
-            "message": "Invalid URL (GET /sandbox/v1/fine_tuning/jobs)",
+            "message": "Invalid URL (GET /sandbox/v1/batches)",
             "type": "invalid_request_error",
             "param": None,
             "code": None,

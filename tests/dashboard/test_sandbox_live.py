@@ -139,11 +139,11 @@ def test_posting_to_the_models_collection_is_method_not_allowed(base_url: str) -
 
 
 def test_an_unknown_path_under_the_api_is_an_invalid_url_envelope(base_url: str) -> None:
-    response = httpx.get(f"{base_url}/fine_tuning/jobs", headers=OWNER)
+    response = httpx.get(f"{base_url}/batches", headers=OWNER)
 
     assert response.status_code == 404
     assert error_of(response) == {
-        "message": "Invalid URL (GET /sandbox/v1/fine_tuning/jobs)",
+        "message": "Invalid URL (GET /sandbox/v1/batches)",
         "type": "invalid_request_error",
         "param": None,
         "code": None,

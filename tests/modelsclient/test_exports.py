@@ -181,3 +181,29 @@ def test_importing_the_package_does_not_import_asyncio(fresh_import: dict[str, A
 def test_importing_the_package_builds_no_client(fresh_import: dict[str, Any]) -> None:
     assert fresh_import["http_clients"] == []
     assert fresh_import["clients"] == []
+
+
+def test_the_fine_tuning_and_usage_resources_and_pages_are_exported() -> None:
+    from modelsclient import _admin, _checkpoints, _fine_tuning
+
+    assert modelsclient.Jobs is _fine_tuning.Jobs
+    assert modelsclient.AsyncCheckpointsWithStreamingResponse is (
+        _checkpoints.AsyncCheckpointsWithStreamingResponse
+    )
+    assert modelsclient.Usage is _admin.Usage
+    assert {"SyncCursorPage", "AsyncCursorPage", "SyncUsagePage", "AsyncUsagePage"} <= set(
+        modelsclient.__all__
+    )
+
+
+def test_the_new_types_live_under_the_official_module_paths() -> None:
+    from modelsclient.types.admin.organization import UsageCompletionsResponse
+    from modelsclient.types.fine_tuning import FineTuningJob
+    from modelsclient.types.fine_tuning.jobs import FineTuningJobCheckpoint
+
+    assert FineTuningJob.__module__ == "modelsclient.types.fine_tuning.fine_tuning_job"
+    assert FineTuningJobCheckpoint.__module__.startswith("modelsclient.types.fine_tuning.jobs")
+    assert UsageCompletionsResponse.__module__ == (
+        "modelsclient.types.admin.organization.usage_completions_response"
+    )
+    assert "FineTuningJob" not in modelsclient.__all__  # as in openai: under `types` only

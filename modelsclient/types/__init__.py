@@ -1,4 +1,6 @@
-"""The API's objects: `Model` and `ModelDeleted` (pydantic v2, unknown fields kept)."""
+"""The API's objects (pydantic v2, unknown fields kept): `Model` and `ModelDeleted` here;
+fine-tuning jobs in `types.fine_tuning`, their checkpoints in `types.fine_tuning.jobs`, Usage API
+pages in `types.admin.organization` — the module paths of the `openai` package."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The Admin API's objects, as `openai.types.admin` names them."""
