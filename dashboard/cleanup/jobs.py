@@ -857,8 +857,8 @@ def _follow_up(job_pk: int, lease_until: Any) -> None:
     """Queue the runner's successor for just after the lease would lapse (unless one waits)."""
     from .tasks import run_job
 
-    if is_pending(run_job, job_pk):
-        return
+    if not run_job.get_backend().supports_defer or is_pending(run_job, job_pk):
+        return  # a backend that cannot defer runs tasks at once: nothing to watch
     now = timezone.now()
     at = (lease_until or now) + timedelta(seconds=1)
     run_job.using(run_after=max(at, now + timedelta(seconds=1))).enqueue(job_pk)
@@ -868,7 +868,7 @@ def _enqueue(what: str, job_pk: int, *, delay: float = 0.0) -> None:
     from .tasks import run_job, validate_job
 
     queued = validate_job if what == "validate" else run_job
-    if delay:
+    if delay and queued.get_backend().supports_defer:
         queued.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue(job_pk)
     else:
         queued.enqueue(job_pk)

@@ -118,40 +118,13 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def worker(live_server: Any, settings: Any) -> Iterator[None]:
-    """django-tasks-db's worker, in a thread of this process, running what pages queue.
+def tasks_run_at_once(settings: Any) -> None:
+    """Queued tasks (a job's check and run) run as they are queued, in the request.
 
-    It shares the live server's database connection (the test database is SQLite in memory),
-    so deletion jobs run with one thread here (CLEANUP_CONCURRENCY=1); several threads and
-    processes are tested in tests/dashboard/cleanup/test_jobs_processes.py.
+    A worker thread would share the live server's one database connection (the test database
+    is SQLite in memory) and interleave transactions with its requests; the real worker is
+    tested in its own processes (tests/dashboard/cleanup/test_jobs_processes.py), polling with
+    Django's test client (tests/dashboard/cleanup/test_job_pages.py).
     """
-    import threading
-
-    from django.db import connections
-    from django_tasks_db.management.commands.db_worker import Worker
-
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     settings.CLEANUP_CONCURRENCY = 1
-    shared = connections["default"]
-    stop = threading.Event()
-
-    def loop() -> None:
-        connections["default"] = shared
-        while not stop.wait(0.2):
-            Worker(  # its `run` without the command's signal handlers (main thread only)
-                queue_names=["default"],
-                interval=0,
-                batch=True,
-                backend_name="default",
-                startup_delay=False,
-                max_tasks=None,
-                worker_id="browser-tests",
-                excluded_queue_names=[],
-            ).run()
-
-    shared.inc_thread_sharing()  # as Django's live server thread does
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(timeout=30)
-    shared.dec_thread_sharing()
