@@ -52,6 +52,13 @@ class CatalogueModel(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
     gone_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # The day the model stops working: its own shutdown_date, or (a fine-tune) its base
+    # model's; `stops_because` names the model whose date it is. Null: no date known.
+    stops_on = models.DateField(null=True, blank=True)
+    stops_because = models.CharField(max_length=512, blank=True)
+    # The last UTC day the Usage API reported requests for it (null: none in the days read);
+    # meaningful only where the upstream has an admin key (see dashboard/usage).
+    last_used = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name = "catalogue model"
@@ -67,6 +74,8 @@ class CatalogueModel(models.Model):
             _present_index("catalogue_by_shutdown", "shutdown_date", "model_id"),
             _present_index("catalogue_by_kind", "kind", "model_id"),
             _present_index("catalogue_by_base", "base_model"),
+            _present_index("catalogue_by_stops_on", "stops_on", "model_id"),
+            _present_index("catalogue_by_last_used", "last_used", "model_id"),
             # Owner filter, and covering for the facet counts and search (no table reads).
             _present_index(
                 "catalogue_facets",
@@ -172,6 +181,32 @@ class Change(models.Model):
     def __str__(self) -> str:
         what = f" {self.field}" if self.field else ""
         return f"{self.upstream}: {self.model_id} {self.kind}{what}"
+
+
+class FineTuningJobRecord(models.Model):
+    """The fine-tuning job behind a fine-tuned model (lineage), as the API last described it:
+    found by paging `GET /fine_tuning/jobs` for `fine_tuned_model`, with its checkpoints."""
+
+    upstream = models.CharField(max_length=64)
+    job_id = models.CharField(max_length=200)
+    fine_tuned_model = models.CharField(max_length=512, blank=True, db_index=True)
+    base_model = models.CharField(max_length=512, blank=True)
+    status = models.CharField(max_length=32, blank=True)
+    data = models.JSONField(default=dict)  # the job as sent
+    checkpoints = models.JSONField(default=list)  # the checkpoints as sent, newest first
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar = ["upstream", "job_id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["upstream", "job_id"], name="catalogue_unique_job")
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["upstream", "fine_tuned_model"], name="job_by_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upstream}: {self.job_id} → {self.fine_tuned_model}"
 
 
 class UpstreamState(models.Model):
