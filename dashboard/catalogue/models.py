@@ -55,7 +55,7 @@ class CatalogueModel(models.Model):
     # The day the model stops working: its own shutdown_date, or (a fine-tune) its base
     # model's; `stops_because` names the model whose date it is. Null: no date known.
     stops_on = models.DateField(null=True, blank=True)
-    stops_because = models.CharField(max_length=512, blank=True)
+    stops_because = models.CharField(max_length=512, blank=True, db_default="")
     # The last UTC day the Usage API reported requests for it (null: none in the days read);
     # meaningful only where the upstream has an admin key (see dashboard/usage).
     last_used = models.DateField(null=True, blank=True)

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='cataloguemodel',
             name='stops_because',
-            field=models.CharField(blank=True, max_length=512),
+            field=models.CharField(blank=True, max_length=512, db_default=''),
         ),
         migrations.AddField(
             model_name='cataloguemodel',
