@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -39,7 +40,7 @@ def job_env(database_url: str, api_url: str, **extra: str) -> dict[str, str]:
         CLEANUP_LEASE_SECONDS=str(LEASE_SECONDS),
         CLEANUP_CONCURRENCY="4",
         UPSTREAM_PAGE_BUDGET=str(PAGE_BUDGET),
-        UPSTREAM_TIMEOUT="1",
+        UPSTREAM_TIMEOUT="5",
         **extra,
     )
 
@@ -55,7 +56,9 @@ from dashboard.upstreams import get_upstream
 
 groups, start, extra_runs = json.loads({arguments!r})
 call_command("migrate", "--noinput", verbosity=0)
-owner = User.objects.create_superuser("owner", "owner@example.test", "not-used")
+owner = User.objects.filter(username="owner").first() or User.objects.create_superuser(
+    "owner", "owner@example.test", "not-used"
+)
 upstream = get_upstream("default")
 pks = [jobs.create_job(owner, upstream, ids).pk for ids in groups]
 if start:
@@ -80,13 +83,15 @@ def prepare(
 
 
 @contextmanager
-def worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    env: dict[str, str], log: Path, worker_id: str = "worker"
+) -> Iterator[subprocess.Popen[bytes]]:
     """A `manage.py db_worker` in its own process group (so `kill -9` takes all of it);
-    stopped at the end if still running."""
+    stopped at the end if still running. Its output is appended to `log`."""
     with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload",
-             "--interval", "0.1"],
+             "--interval", "0.1", "--worker-id", worker_id],
             cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
@@ -184,16 +189,37 @@ def report(database_url: str, job_pks: Sequence[int]) -> dict[str, Any]:
                 dict(zip(("model_id", "outcome", "message"), row, strict=True)) for row in entries
             ],
         }
-    runs = _query(
-        database_url,
-        "SELECT status, args_kwargs, return_value FROM django_tasks_database_dbtaskresult "
-        "WHERE task_path = 'dashboard.cleanup.tasks.run_job'",
-    )
-    result["runs"] = [
-        {"status": status, "args": _json(args)["args"], "result": _json(value)}
-        for status, args, value in runs
-    ]
+    result["runs"] = task_runs(database_url, "run_job")
     return result
+
+
+def task_runs(database_url: str, task: str) -> list[dict[str, Any]]:
+    """Every queued or run `dashboard.cleanup.tasks.<task>`, oldest first: its status, args,
+    the workers that took it, when it started and finished, and what it returned."""
+    rows = _query(
+        database_url,
+        "SELECT status, args_kwargs, worker_ids, started_at, finished_at, return_value "
+        "FROM django_tasks_database_dbtaskresult "
+        f"WHERE task_path = 'dashboard.cleanup.tasks.{task}' ORDER BY enqueued_at",
+    )
+    return [
+        {
+            "status": status,
+            "args": _json(args)["args"],
+            "workers": _json(workers),
+            "started": _when(started),
+            "finished": _when(finished),
+            "result": _json(value),
+        }
+        for status, args, workers, started, finished, value in rows
+    ]
+
+
+def _when(value: Any) -> datetime | None:
+    """A timestamp as read: text from SQLite, a datetime from PostgreSQL."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
 
 
 def _json(value: Any) -> Any:
