@@ -619,8 +619,15 @@ class Runner:
                 return {"job": self.job_pk, "outcome": "held by another runner"}
             return {"job": self.job_pk, "outcome": job.status if job else "no such job"}
         job = DeletionJob.objects.get(pk=self.job_pk)
-        _follow_up(job.pk, job.lease_until)
         upstream = get_upstream(job.upstream)
+        # A claim needs the lease to outlast one delete (the upstream's page budget and a
+        # second), also after a sixth of it has passed unrenewed: a shorter lease setting is
+        # lengthened here, or a live runner's delete could outlive its lease, be taken over
+        # as "in flight", found still there, and sent again.
+        self.lease = max(self.lease, timedelta(seconds=1.5 * (upstream.page_budget + 1)))
+        if self.renew():
+            job.refresh_from_db(fields=["lease_until"])
+        _follow_up(job.pk, job.lease_until)
         actor = job.confirmed_by
         self.renewed_at = time.monotonic()
         if actor is None or not roles.can_delete(actor, job.upstream):

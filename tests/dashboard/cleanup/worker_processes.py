@@ -27,7 +27,7 @@ from ..processes import REPO_ROOT, manage
 
 LEASE_SECONDS = 3.0  # a dead worker's job is taken over this long after its last renewal
 # One delete's budget: a runner only claims an item while its lease outlasts it (+1 s).
-PAGE_BUDGET = 1.5
+PAGE_BUDGET = 1.0
 
 
 def job_env(database_url: str, api_url: str, **extra: str) -> dict[str, str]:
