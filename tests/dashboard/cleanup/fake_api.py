@@ -9,14 +9,21 @@ It serves `GET /v1/models`, `GET /v1/models/{id}` and `DELETE /v1/models/{id}` f
 models, each answer after `latency` seconds. A DELETE takes effect when it arrives, before the
 latency: a worker killed while it waits has deleted the model without learning so (as a real
 API that acted before the connection dropped). Every DELETE received is recorded per model id,
-whether it found the model or not. A standard-library `ThreadingHTTPServer` (daemon threads);
-all state is behind one lock; `close()` stops it.
+whether it found the model or not; `GET /_fake/deletes` answers those counts as JSON (for a
+process that runs the API in another one). A standard-library `ThreadingHTTPServer` (daemon
+threads); all state is behind one lock; `close()` stops it.
+
+    python -m tests.dashboard.cleanup.fake_api COUNT LATENCY [ORG]
+
+serves COUNT fine-tunes in a process of its own, prints its base URL, and stops when its
+standard input closes (the benchmark runs it so, so that its work is not the dashboard's).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 import time
 import uuid
@@ -27,6 +34,7 @@ from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 PREFIX = "/v1/models"
+STATS = "/_fake/deletes"
 WAIT_LIMIT = 60.0  # the longest `wait_for_deletes` waits, whatever it is asked
 
 
@@ -112,6 +120,8 @@ class FakeModelsAPI:
 
     def _answer(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
         """The status and body for one request; a DELETE acts here, before any latency."""
+        if path == STATS:
+            return 200, self.deletes_per_model()
         if path in (PREFIX, PREFIX + "/"):
             if method != "GET":
                 return 405, _error("Method not allowed.", "invalid_request_error")
@@ -144,13 +154,17 @@ class FakeModelsAPI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes: without this, Nagle's algorithm holds the
+            # body back until the client's delayed ACK (~40 ms on Linux) on every answer.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(min(length, 1 << 20))
-                status, body = api._answer(self.command, urlsplit(self.path).path)
-                if api.latency > 0:
+                path = urlsplit(self.path).path
+                status, body = api._answer(self.command, path)
+                if api.latency > 0 and path != STATS:
                     time.sleep(api.latency)
                 payload = json.dumps(body).encode()
                 self.send_response(status)
@@ -172,3 +186,16 @@ class FakeModelsAPI:
 
 def _error(message: str, type_: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "param": None, "code": None}}
+
+
+def main(argv: list[str]) -> None:
+    """Serve `COUNT` fine-tunes with `LATENCY` seconds per answer until stdin closes."""
+    count, latency = int(argv[0]), float(argv[1])
+    org = argv[2] if len(argv) > 2 else "acme"
+    with FakeModelsAPI(fine_tunes(count, org=org), latency=latency) as api:
+        print(api.base_url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
