@@ -582,6 +582,7 @@ class Runner:
         self.renewing = threading.Lock()  # one renewal at a time: `lease_until` is the row's
         self.renewed_at = time.monotonic()
         self.lease_until: datetime | None = None  # as this runner last wrote it
+        self.queue: list[tuple[int, str, int]] | None = None  # items to claim, next last
         self.snapshots: dict[str, dict[str, Any] | None] = {}
         self.reading = threading.Lock()
 
@@ -741,14 +742,7 @@ class Runner:
             if not self.holds(upstream.page_budget + 1) and not self.renew():
                 self.stop.set()  # cancelled, finished or taken over
                 return None
-            row = (
-                JobItem.objects.filter(
-                    job=job, state=State.WAITING, verdict=Verdict.READY, dropped=False
-                )
-                .order_by("position")
-                .values_list("pk", "model_id", "attempts")
-                .first()
-            )
+            row = self._next(job)
             if row is None:
                 return None
             pk, model_id, attempts = row
@@ -775,19 +769,29 @@ class Runner:
                 return item, self._snapshot(job, model_id)
         return None
 
+    def _next(self, job: DeletionJob) -> tuple[int, str, int] | None:
+        """The next item to try to claim, as (pk, model id, attempts): the waiting items are
+        read once, in order, and handed out one to each thread (an item put back after a 429
+        goes first again); then the first waiting one in the database, if any. Only the
+        claim's conditional UPDATE decides; this only suggests."""
+        waiting = JobItem.objects.filter(
+            job=job, state=State.WAITING, verdict=Verdict.READY, dropped=False
+        ).order_by("position")
+        with self.reading:
+            if self.queue is None:
+                self.queue = list(waiting.values_list("pk", "model_id", "attempts"))[::-1]
+            if self.queue:
+                return self.queue.pop()
+        row: tuple[int, str, int] | None = waiting.values_list("pk", "model_id", "attempts").first()
+        return row
+
     def _snapshot(self, job: DeletionJob, model_id: str) -> dict[str, Any] | None:
-        """The catalogue's copy of a model, read with those of the next waiting items (one
+        """The catalogue's copy of a model, read with those of the next items to claim (one
         query per SNAPSHOTS items instead of one per item)."""
         with self.reading:
             if model_id not in self.snapshots:
-                ids = [
-                    model_id,
-                    *JobItem.objects.filter(
-                        job=job, state=State.WAITING, verdict=Verdict.READY, dropped=False
-                    )
-                    .order_by("position")
-                    .values_list("model_id", flat=True)[:SNAPSHOTS],
-                ]
+                coming = [row[1] for row in (self.queue or [])[-SNAPSHOTS:]]
+                ids = [model_id, *coming]
                 found = dict(
                     CatalogueModel.objects.filter(
                         upstream=job.upstream, model_id__in=ids
@@ -819,6 +823,8 @@ class Runner:
             JobItem.objects.filter(pk=item.pk, runner=self.token).update(
                 state=State.WAITING, runner="", audit_entry=entry
             )
+            with self.reading:  # the next to try, before the later ones
+                self.queue = [*(self.queue or []), (item.pk, item.model_id, item.attempts)]
             return
         self._settle(item, _outcome_of(entry), entry.message, entry=entry)
 
