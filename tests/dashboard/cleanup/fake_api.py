@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlsplit
 PREFIX = "/v1/models"
 STATS = "/_fake/deletes"
 WAIT_LIMIT = 60.0  # the longest `wait_for_deletes` waits, whatever it is asked
+HOLD_LIMIT = 30.0  # the longest a held answer waits for `release()`
 
 
 def fine_tunes(count: int, *, org: str = "acme") -> list[dict[str, Any]]:
@@ -61,6 +62,9 @@ class FakeModelsAPI:
         self._models = {str(model["id"]): dict(model) for model in models}
         self._deletes: Counter[str] = Counter()
         self._requests: Counter[str] = Counter()
+        self._hold_from: int | None = None  # the answers of DELETEs from this one on wait…
+        self._released = threading.Event()  # …until this is set
+        self._released.set()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -116,10 +120,33 @@ class FakeModelsAPI:
                 lambda: self._deletes.total() >= count, timeout=min(timeout, WAIT_LIMIT)
             )
 
+    def hold_answers_from(self, count: int) -> None:
+        """From the `count`th DELETE on (counting every one received), act but do not answer
+        until `release()` (or HOLD_LIMIT): a worker killed meanwhile never learns it deleted."""
+        with self._lock:
+            self._hold_from = count
+            self._released.clear()
+
+    def release(self) -> None:
+        with self._lock:
+            self._hold_from = None
+            self._released.set()
+
     # --- Serving ---------------------------------------------------------------------------
 
-    def _answer(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
-        """The status and body for one request; a DELETE acts here, before any latency."""
+    def _answer(self, method: str, path: str) -> tuple[int, dict[str, Any], bool]:
+        """The status and body for one request, and whether its answer is held; a DELETE acts
+        here, before any latency."""
+        status, body = self._act(method, path)
+        with self._lock:
+            held = (
+                method == "DELETE"
+                and self._hold_from is not None
+                and self._deletes.total() >= self._hold_from
+            )
+        return status, body, held
+
+    def _act(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
         if path == STATS:
             return 200, self.deletes_per_model()
         if path in (PREFIX, PREFIX + "/"):
@@ -163,7 +190,9 @@ class FakeModelsAPI:
                 if length:
                     self.rfile.read(min(length, 1 << 20))
                 path = urlsplit(self.path).path
-                status, body = api._answer(self.command, path)
+                status, body, held = api._answer(self.command, path)
+                if held:
+                    api._released.wait(HOLD_LIMIT)
                 if api.latency > 0 and path != STATS:
                     time.sleep(api.latency)
                 payload = json.dumps(body).encode()

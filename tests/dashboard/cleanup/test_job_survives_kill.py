@@ -1,11 +1,12 @@
 """A deletion job survives its worker being killed with `kill -9` mid-job.
 
 A `db_worker` process runs a confirmed job of 40 fine-tunes against a fake API that answers
-each request after 0.3 s (four deletes in flight at once). Right after the tenth DELETE has
-reached the API (and before its answer), the worker's process group gets SIGKILL: that model
-is gone upstream but the dashboard never heard so. A second worker, started afterwards, runs
-the follow-up the first runner queued for just after its lease; it looks up what was left in
-flight, and finishes the job. One file SQLite database is shared by every process.
+each request after 0.3 s (four deletes in flight at once). From the tenth DELETE on, the API
+deletes but holds its answers; once the tenth has arrived, the worker's process group gets
+SIGKILL: those models are gone upstream but the dashboard never heard so. A second worker,
+started afterwards, runs the follow-up the first runner queued for just after its lease; it
+looks up what was left in flight, and finishes the job. One file SQLite database is shared by
+every process.
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ def test_a_job_whose_worker_is_killed_is_finished_by_another_with_no_model_delet
     with FakeModelsAPI(models, latency=0.3) as api:
         env = job_env(database, api.base_url)
         (job,) = prepare(env, [ids], start=True)
+        api.hold_answers_from(KILL_AFTER)
 
         with db_worker(env, log) as first:
             assert api.wait_for_deletes(KILL_AFTER, timeout=30), log.read_text()
             kill(first)  # the tenth DELETE has reached the API; its answer has not come back
+        api.release()
         stranded = in_flight(database, job)
         deleted_before_restart = api.deletes()
 

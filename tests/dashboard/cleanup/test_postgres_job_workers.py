@@ -52,6 +52,8 @@ def test_two_workers_running_one_job_on_postgresql_delete_every_model_exactly_on
         env = job_env(database, api.base_url)
         # run_job queued twice: both workers start on the same job at once.
         (job,) = prepare(env, [ids], start=True, extra_runs=1)
+        if kill_the_holder:  # from the tenth DELETE on, acted on but not answered before the kill
+            api.hold_answers_from(10)
 
         with db_worker(env, logs["one"], "one") as one, db_worker(env, logs["two"], "two") as two:
             workers = {"one": one, "two": two}
@@ -60,6 +62,7 @@ def test_two_workers_running_one_job_on_postgresql_delete_every_model_exactly_on
             assert holder in workers
             if kill_the_holder:
                 kill(workers.pop(holder))
+                api.release()
             survivors = list(workers.values())
             seen = wait_for(database, [job], "done", timeout=LEASE_SECONDS + 25, workers=survivors)
         result = report(database, [job])
@@ -80,6 +83,7 @@ def test_two_workers_running_one_job_on_postgresql_delete_every_model_exactly_on
     assert "held by another runner" in outcomes_of_runs
     assert "done" in outcomes_of_runs
     if kill_the_holder:  # the survivor took over: its worker ran the run that finished
+        assert outcomes["already_gone"] >= 1  # what the holder deleted without hearing so
         finished = [run for run in result["runs"] if (run["result"] or {}).get("left") == 0]
         survivor = "two" if holder == "one" else "one"
         assert [run["workers"][-1] for run in finished] == [survivor]
