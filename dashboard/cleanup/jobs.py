@@ -13,9 +13,11 @@ A job's life::
 - **Running** (`run`, a task): one runner holds the job by a lease its threads renew between
   deletes (`DeletionJob.runner`, `lease_until`). Its threads (`concurrency`, default 4) each
   claim the next waiting item with a conditional UPDATE (waiting → in flight), only while the
-  lease is theirs for longer than one delete can take, and delete it through
-  `deletion.delete_model`, the routine the one-model dialog uses: it audits (with the job's
-  id), calls upstream and records the truthful outcome. A 429 puts the item back and pauses
+  lease is theirs for longer than one delete can take (the lease is never shorter than
+  1.5 × a delete's budget and a second, whatever CLEANUP_LEASE_SECONDS says; the runner
+  knows its lease without reading it, as only it moves it while it holds it), and delete it
+  through `deletion.delete_model`, the routine the one-model dialog uses: it audits (with the
+  job's id), calls upstream and records the truthful outcome. A 429 puts the item back and pauses
   every thread for the `retry-after`; `x-ratelimit-remaining-requests: 0` pauses them until
   `x-ratelimit-reset-requests`.
 - **A dead worker** (kill -9) stops renewing; every runner keeps a follow-up task queued for
