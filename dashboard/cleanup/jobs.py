@@ -769,6 +769,11 @@ class Runner:
                     attempts=attempts + 1,
                 )
                 return item, self._snapshot(job, model_id)
+            # Not waiting any more: the job may have been cancelled (then every waiting item
+            # was skipped at once): stop at the first refusal instead of trying the rest.
+            if not self.renew():
+                self.stop.set()
+                return None
         return None
 
     def _next(self, job: DeletionJob) -> tuple[int, str, int] | None:
