@@ -28,7 +28,8 @@ help:
 	@echo "make run    - set up and serve the dashboard on its sandbox (127.0.0.1:8000), with its worker"
 	@echo "make test   - set up and run lint, type checks and every test"
 	@echo "make bench  - compare modelsclient with the official openai package, and the"
-	@echo "              catalogue's sync, list query and list page with Django admin's changelist"
+	@echo "              catalogue's sync, list query and list page with Django admin's changelist,"
+	@echo "              and time a deletion job of 200 models against its ideal"
 
 $(STAMP): pyproject.toml
 	@if [ -z "$(PYTHON)" ]; then \
@@ -86,6 +87,7 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/bench_client.py
 	$(PY) bench/bench_catalogue.py
+	$(PY) bench/bench_jobs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

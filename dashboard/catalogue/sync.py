@@ -143,16 +143,27 @@ def record_deletion(
     list and the Changes page know at once. Returns False if the model was not present.
     """
     now = now or timezone.now()
+    # Read first, then write in a short transaction: on SQLite a transaction holds the one
+    # write lock from its start, and a bulk job's threads (and every other writer) wait for it.
+    last_success = (
+        UpstreamState.objects.filter(upstream=upstream)
+        .values_list("last_success_at", flat=True)
+        .first()
+    )
+    row = (
+        CatalogueModel.objects.filter(upstream=upstream, model_id=model_id, gone_at__isnull=True)
+        .only("pk", "last_seen", "gone_at")
+        .first()
+    )
+    if row is None:
+        return False
     with transaction.atomic():
-        state = ensure_state(upstream)
-        row = CatalogueModel.objects.filter(
-            upstream=upstream, model_id=model_id, gone_at__isnull=True
-        ).first()
-        if row is None:
+        # Only if still present: a sync or another delete may have marked it gone meanwhile.
+        marked = CatalogueModel.objects.filter(pk=row.pk, gone_at__isnull=True).update(
+            last_seen=row.effective_last_seen(last_success), gone_at=now
+        )
+        if not marked:
             return False
-        row.last_seen = row.effective_last_seen(state.last_success_at)
-        row.gone_at = now
-        row.save(update_fields=["last_seen", "gone_at"])
         Change.objects.create(
             upstream=upstream,
             model_id=model_id,

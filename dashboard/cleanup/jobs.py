@@ -13,9 +13,11 @@ A job's life::
 - **Running** (`run`, a task): one runner holds the job by a lease its threads renew between
   deletes (`DeletionJob.runner`, `lease_until`). Its threads (`concurrency`, default 4) each
   claim the next waiting item with a conditional UPDATE (waiting → in flight), only while the
-  lease is theirs for longer than one delete can take, and delete it through
-  `deletion.delete_model`, the routine the one-model dialog uses: it audits (with the job's
-  id), calls upstream and records the truthful outcome. A 429 puts the item back and pauses
+  lease is theirs for longer than one delete can take (the lease is never shorter than
+  1.5 × a delete's budget and a second, whatever CLEANUP_LEASE_SECONDS says; the runner
+  knows its lease without reading it, as only it moves it while it holds it), and delete it
+  through `deletion.delete_model`, the routine the one-model dialog uses: it audits (with the
+  job's id), calls upstream and records the truthful outcome. A 429 puts the item back and pauses
   every thread for the `retry-after`; `x-ratelimit-remaining-requests: 0` pauses them until
   `x-ratelimit-reset-requests`.
 - **A dead worker** (kill -9) stops renewing; every runner keeps a follow-up task queued for
@@ -35,7 +37,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -78,6 +80,7 @@ CHECK_SECONDS = 30.0  # looking up the items a dead runner left in flight
 MAX_ATTEMPTS = 5  # rate-limited attempts of one item before it is given up as refused
 MAX_PAUSE_SECONDS = 900.0  # the longest one rate-limit answer pauses a job
 CHUNK = 500
+SNAPSHOTS = 100  # catalogue copies a runner reads at once, for the audit of the next deletes
 
 
 # --- Creating, dropping, confirming, cancelling, retrying ------------------------------------
@@ -578,8 +581,12 @@ class Runner:
         self.stop = threading.Event()
         self.pacer = Pacer(job_pk, self.stop, keep=self.keep)
         self.lease = timedelta(seconds=settings.CLEANUP_LEASE_SECONDS)
-        self.renewing = threading.Lock()
+        self.renewing = threading.Lock()  # one renewal at a time: `lease_until` is the row's
         self.renewed_at = time.monotonic()
+        self.lease_until: datetime | None = None  # as this runner last wrote it
+        self.queue: list[tuple[int, str, int]] | None = None  # items to claim, next last
+        self.snapshots: dict[str, dict[str, Any] | None] = {}
+        self.reading = threading.Lock()
 
     # The lease --------------------------------------------------------------------------
 
@@ -590,24 +597,39 @@ class Runner:
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
             .update(runner=self.token, lease_until=now + self.lease)
         )
+        with self.renewing:
+            self.lease_until = now + self.lease if taken else None
         return bool(taken)
 
     def renew(self) -> bool:
-        return bool(
-            DeletionJob.objects.filter(
-                pk=self.job_pk, status=Status.RUNNING, runner=self.token
-            ).update(lease_until=timezone.now() + self.lease)
-        )
+        with self.renewing:
+            return self._renew()
+
+    def _renew(self) -> bool:
+        until = timezone.now() + self.lease
+        renewed = DeletionJob.objects.filter(
+            pk=self.job_pk, status=Status.RUNNING, runner=self.token
+        ).update(lease_until=until)
+        self.lease_until = until if renewed else None
+        self.renewed_at = time.monotonic()
+        return bool(renewed)
 
     def keep(self) -> bool:
         """Renew the lease when a sixth of it has passed (every thread calls this between
         deletes and while paused); False, and every thread stops, once it is lost."""
         with self.renewing:
-            if time.monotonic() - self.renewed_at >= self.lease.total_seconds() / 6:
-                if not self.renew():  # cancelled, finished or taken over
-                    self.stop.set()
-                self.renewed_at = time.monotonic()
+            due = time.monotonic() - self.renewed_at >= self.lease.total_seconds() / 6
+            if due and not self._renew():  # cancelled, finished or taken over
+                self.stop.set()
         return not self.stop.is_set()
+
+    def holds(self, seconds: float) -> bool:
+        """Whether the job is this runner's for `seconds` more at least. Only this runner
+        moves its lease while it holds it, and no one takes it before it lapses, so the
+        lease this runner last wrote is the row's: no read is needed."""
+        with self.renewing:
+            until = self.lease_until
+        return until is not None and until > timezone.now() + timedelta(seconds=seconds)
 
     # The work ---------------------------------------------------------------------------
 
@@ -619,8 +641,14 @@ class Runner:
                 return {"job": self.job_pk, "outcome": "held by another runner"}
             return {"job": self.job_pk, "outcome": job.status if job else "no such job"}
         job = DeletionJob.objects.get(pk=self.job_pk)
-        _follow_up(job.pk, job.lease_until)
         upstream = get_upstream(job.upstream)
+        # A claim needs the lease to outlast one delete (the upstream's page budget and a
+        # second), also after a sixth of it has passed unrenewed: a shorter lease setting is
+        # lengthened here, or a live runner's delete could outlive its lease, be taken over
+        # as "in flight", found still there, and sent again.
+        self.lease = max(self.lease, timedelta(seconds=1.5 * (upstream.page_budget + 1)))
+        self.renew()
+        _follow_up(job.pk, self.lease_until or job.lease_until)
         actor = job.confirmed_by
         self.renewed_at = time.monotonic()
         if actor is None or not roles.can_delete(actor, job.upstream):
@@ -695,51 +723,98 @@ class Runner:
                 self.pacer.wait()
                 if self.stop.is_set():
                     return
-                item = self._claim(job, upstream)
-                if item is None:
+                claimed = self._claim(job, upstream)
+                if claimed is None:
                     return
-                self._delete(job, upstream, actor, item)
+                self._delete(job, upstream, actor, *claimed)
         except Exception:
             log.exception("deletion job %s: a worker thread failed", job.pk)
             self.stop.set()
 
-    def _claim(self, job: DeletionJob, upstream: Upstream) -> JobItem | None:
-        """The next waiting item, now in flight for this runner; None when none is left or the
-        lease would not outlast one delete."""
+    def _claim(
+        self, job: DeletionJob, upstream: Upstream
+    ) -> tuple[JobItem, dict[str, Any] | None] | None:
+        """The next waiting item, now in flight for this runner, and the catalogue's copy of
+        its model (for the audit); None when none is left or the lease is lost.
+
+        A conditional UPDATE claims the item only while it still waits (a cancel skips what
+        waits), and only while the lease outlasts one delete (the page budget and a second).
+        """
         while self.keep():
-            margin = timezone.now() + timedelta(seconds=upstream.page_budget + 1)
-            ours = DeletionJob.objects.filter(
-                pk=job.pk, status=Status.RUNNING, runner=self.token, lease_until__gt=margin
-            ).exists()
-            if not ours and not self.renew():
-                self.stop.set()
+            if not self.holds(upstream.page_budget + 1) and not self.renew():
+                self.stop.set()  # cancelled, finished or taken over
                 return None
-            pk = (
-                JobItem.objects.filter(
-                    job=job, state=State.WAITING, verdict=Verdict.READY, dropped=False
-                )
-                .order_by("position")
-                .values_list("pk", flat=True)
-                .first()
-            )
-            if pk is None:
+            row = self._next(job)
+            if row is None:
                 return None
+            pk, model_id, attempts = row
+            claimed_at = timezone.now()
             claimed = JobItem.objects.filter(pk=pk, state=State.WAITING).update(
                 state=State.IN_FLIGHT,
                 runner=self.token,
-                claimed_at=timezone.now(),
+                claimed_at=claimed_at,
                 attempts=F("attempts") + 1,
             )
-            if claimed:
-                return JobItem.objects.get(pk=pk)
+            if claimed:  # the row as it is now, without reading it again
+                item = JobItem(
+                    pk=pk,
+                    job=job,
+                    upstream=job.upstream,
+                    model_id=model_id,
+                    verdict=Verdict.READY,
+                    holds_lock=True,
+                    state=State.IN_FLIGHT,
+                    runner=self.token,
+                    claimed_at=claimed_at,
+                    attempts=attempts + 1,
+                )
+                return item, self._snapshot(job, model_id)
+            # Not waiting any more: the job may have been cancelled (then every waiting item
+            # was skipped at once): stop at the first refusal instead of trying the rest.
+            if not self.renew():
+                self.stop.set()
+                return None
         return None
 
-    def _delete(self, job: DeletionJob, upstream: Upstream, actor: User, item: JobItem) -> None:
-        snapshot = (
-            CatalogueModel.objects.filter(upstream=job.upstream, model_id=item.model_id)
-            .values_list("data", flat=True)
-            .first()
-        )
+    def _next(self, job: DeletionJob) -> tuple[int, str, int] | None:
+        """The next item to try to claim, as (pk, model id, attempts): the waiting items are
+        read once, in order, and handed out one to each thread (an item put back after a 429
+        goes first again); then the first waiting one in the database, if any. Only the
+        claim's conditional UPDATE decides; this only suggests."""
+        waiting = JobItem.objects.filter(
+            job=job, state=State.WAITING, verdict=Verdict.READY, dropped=False
+        ).order_by("position")
+        with self.reading:
+            if self.queue is None:
+                self.queue = list(waiting.values_list("pk", "model_id", "attempts"))[::-1]
+            if self.queue:
+                return self.queue.pop()
+        row: tuple[int, str, int] | None = waiting.values_list("pk", "model_id", "attempts").first()
+        return row
+
+    def _snapshot(self, job: DeletionJob, model_id: str) -> dict[str, Any] | None:
+        """The catalogue's copy of a model, read with those of the next items to claim (one
+        query per SNAPSHOTS items instead of one per item)."""
+        with self.reading:
+            if model_id not in self.snapshots:
+                coming = [row[1] for row in (self.queue or [])[-SNAPSHOTS:]]
+                ids = [model_id, *coming]
+                found = dict(
+                    CatalogueModel.objects.filter(
+                        upstream=job.upstream, model_id__in=ids
+                    ).values_list("model_id", "data")
+                )
+                self.snapshots.update({n: found.get(n) for n in ids})
+            return self.snapshots.pop(model_id)
+
+    def _delete(
+        self,
+        job: DeletionJob,
+        upstream: Upstream,
+        actor: User,
+        item: JobItem,
+        snapshot: dict[str, Any] | None,
+    ) -> None:
         deletion = delete_model(
             actor,
             upstream,
@@ -755,6 +830,8 @@ class Runner:
             JobItem.objects.filter(pk=item.pk, runner=self.token).update(
                 state=State.WAITING, runner="", audit_entry=entry
             )
+            with self.reading:  # the next to try, before the later ones
+                self.queue = [*(self.queue or []), (item.pk, item.model_id, item.attempts)]
             return
         self._settle(item, _outcome_of(entry), entry.message, entry=entry)
 

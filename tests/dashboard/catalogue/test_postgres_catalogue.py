@@ -1,6 +1,6 @@
 """The catalogue on PostgreSQL: sync, list queries and the refresh lease on a real server.
 
-Reuses the throwaway cluster of tests/dashboard/test_postgres.py (skipped where PostgreSQL's
+Reuses the throwaway cluster of tests/dashboard/postgres.py (skipped where PostgreSQL's
 binaries are absent); the dashboard runs in subprocesses with DATABASE_URL pointing at it.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.dashboard.test_postgres import Cluster, cluster, prepared  # noqa: F401
+from tests.dashboard.postgres import Cluster, cluster, prepared  # noqa: F401
 
 SYNC_AND_LIST = """
     import time
