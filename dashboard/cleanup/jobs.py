@@ -572,7 +572,7 @@ def _as_headers(headers: Mapping[str, str]) -> httpx.Headers:
 
 
 class Runner:
-    """Holds one running job: a lease renewed by a heartbeat thread, `concurrency` threads
+    """Holds one running job: a lease its threads renew between deletes, `concurrency` threads
     deleting. See the module's docstring for the design."""
 
     def __init__(self, job_pk: int) -> None:

@@ -123,7 +123,7 @@ def tasks_run_at_once(settings: Any) -> None:
 
     A worker thread would share the live server's one database connection (the test database
     is SQLite in memory) and interleave transactions with its requests; the real worker is
-    tested in its own processes (tests/dashboard/cleanup/test_jobs_processes.py), polling with
+    tested in its own processes (tests/dashboard/cleanup/test_job_survives_kill.py), polling with
     Django's test client (tests/dashboard/cleanup/test_job_pages.py).
     """
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}

@@ -1,7 +1,8 @@
 """Deletion jobs: the check, the typed count, the ledger, pacing, cancel, retry, resume.
 
 Jobs run here with one thread (in the test's own database connection); several threads and
-processes, kill -9 and PostgreSQL are proven in test_jobs_processes.py.
+processes, kill -9 and PostgreSQL are proven in test_job_survives_kill.py and
+test_postgres_job_workers.py.
 """
 
 from __future__ import annotations
