@@ -6,7 +6,8 @@ callers read querysets with `.iterator(chunk_size=CHUNK_SIZE)` so that memory st
 10,000+ rows. `neutralise` keeps text that came from upstream or users from running as a
 spreadsheet formula (OWASP "CSV injection"); numbers the dashboard produces itself (status
 codes, Unix times) are written as numbers. `export_filename` puts the active filters in the
-name, so that two downloads of one list with different filters do not look alike.
+name, so that two downloads of one list with different filters do not look alike. Like every
+page, a download never holds an API key: each line is `scrub`bed on its way out.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any, Literal
 
 from django.http import StreamingHttpResponse
 from django.utils.cache import add_never_cache_headers
+
+from .upstreams import scrub
 
 CHUNK_SIZE = 2000  # rows per database fetch
 MAX_FILENAME = 150  # characters, extension included
@@ -73,7 +76,7 @@ def csv_response(
     def lines() -> Iterator[str]:
         yield writer.writerow(header)
         for row in rows:
-            yield writer.writerow(row)
+            yield scrub(writer.writerow(row))
 
     return _attachment(
         StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8"), filename
@@ -87,7 +90,7 @@ def json_response(filename: str, items: Iterable[Mapping[str, Any]]) -> Streamin
     def parts() -> Iterator[str]:
         opening = "[\n"
         for item in items:
-            yield opening + json.dumps(item, ensure_ascii=False)
+            yield scrub(opening + json.dumps(item, ensure_ascii=False))
             opening = ",\n"
         yield "[]\n" if opening == "[\n" else "\n]\n"
 

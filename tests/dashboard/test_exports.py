@@ -29,7 +29,7 @@ from dashboard.models import AuditEntry, UpstreamAccess
 from dashboard.roles import OWNER, ensure_roles
 from tests.markup import find_all
 
-from .conftest import REAL_API_BASE
+from .conftest import REAL_API_BASE, REAL_API_KEY
 
 UTC = datetime.UTC
 DAY = 86400
@@ -325,6 +325,26 @@ def test_the_csv_export_neutralises_formulas_from_upstream_and_json_keeps_them(
         odd_base,
     ]
     assert items[1]["catalogue"]["base_model"] == start + "base"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_an_export_never_holds_an_api_key_an_upstream_sent_back(
+    fmt: str, owner: Client, real_api: respx.MockRouter
+) -> None:
+    other_key = "sk-proj-" + "A1b2" * 8
+    echoed = f"keys {REAL_API_KEY} and {other_key}"
+    sent = {"id": "echo", "owned_by": echoed, "note": echoed}
+    sync_models("default", [sent], now=T0)
+
+    body = _body(_export(owner, fmt))
+
+    assert REAL_API_KEY not in body
+    assert other_key not in body
+    assert "keys [redacted] and [redacted]" in body
+    if fmt == "json":
+        assert json.loads(body)[0]["note"] == "keys [redacted] and [redacted]"
+    else:
+        assert _csv(_export(owner, fmt))[1][2] == "keys [redacted] and [redacted]"
 
 
 # --- The model list: streaming -----------------------------------------------------------------
