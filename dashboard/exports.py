@@ -17,7 +17,7 @@ import datetime
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from django.http import StreamingHttpResponse
 from django.utils.cache import add_never_cache_headers
@@ -49,10 +49,12 @@ def utc(moment: datetime.datetime | int | None) -> str:
     return moment.astimezone(datetime.UTC).replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
-def export_filename(stem: str, filters: Mapping[str, str], ext: Literal["csv", "json"]) -> str:
-    """`stem` and each non-empty filter as `name-value`, in the mapping's order, e.g.
-    `models-default-kind-fine-tuned-q-tone.csv`: only `[A-Za-z0-9._-]` are kept (anything else
-    becomes `-`, runs of `-` become one), at most MAX_FILENAME characters."""
+def export_filename(stem: str, filters: Mapping[str, str], ext: str) -> str:
+    """`stem` and each non-empty filter as `name-value`, in the mapping's order, then `.ext`
+    (`csv`, `json`), e.g. `models-default-kind-fine-tuned-q-tone.csv`: only `[A-Za-z0-9._-]`
+    are kept (anything else becomes `-`, runs of `-` become one), at most MAX_FILENAME
+    characters."""
+    ext = "".join(c for c in ext if c.isascii() and c.isalnum())[:10] or "txt"
     words = [stem, *(f"{name}-{value}" for name, value in filters.items() if value)]
     name = _DASHES.sub("-", _UNSAFE.sub("-", "-".join(words))).strip("-.")
     name = name[: MAX_FILENAME - len(ext) - 1].rstrip("-.")

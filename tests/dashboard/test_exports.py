@@ -142,6 +142,10 @@ def test_export_filename_of_only_odd_characters_is_still_a_name() -> None:
     assert exports.export_filename("", {"": "///"}, "csv") == "export.csv"
 
 
+def test_export_filename_keeps_only_letters_and_digits_of_the_extension() -> None:
+    assert exports.export_filename("job-1-ledger", {}, "../cs v") == "job-1-ledger.csv"
+
+
 def test_a_json_export_of_nothing_is_an_empty_array() -> None:
     response = exports.json_response("empty.json", iter([]))
 
