@@ -34,6 +34,8 @@ CSV_COLUMNS = [
     "finished_utc",
     "confirmed_by",
     "reconciled_utc",
+    "job_id",
+    "deletion_request_id",
 ]
 
 
@@ -128,4 +130,6 @@ def _items(entries: QuerySet[AuditEntry]) -> Iterator[dict[str, Any]]:
             "finished_utc": utc(e.finished_at) or None,
             "confirmed_by": e.confirmed_by,
             "reconciled_utc": utc(e.reconciled_at) or None,
+            "job_id": e.job_id,
+            "deletion_request_id": e.deletion_request_id,
         }

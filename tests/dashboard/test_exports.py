@@ -44,7 +44,7 @@ MODEL_COLUMNS = [
 AUDIT_COLUMNS = [
     *("time_utc", "user", "action", "model_id", "outcome", "upstream_status"),
     *("upstream_request_id", "message", "upstream", "finished_utc", "confirmed_by"),
-    "reconciled_utc",
+    *("reconciled_utc", "job_id", "deletion_request_id"),
 ]
 
 
@@ -643,9 +643,37 @@ def test_the_audit_json_export_has_every_entry_newest_first_with_values_as_store
         "finished_utc": "2026-11-20T09:30:16Z",
         "confirmed_by": "answer",
         "reconciled_utc": None,
+        "job_id": None,
+        "deletion_request_id": None,
     }
     assert items[1]["upstream_status"] is None
     assert items[1]["message"] == "Only owners may delete models."
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_an_audit_export_of_one_job_has_its_entries_with_the_job_in_name_and_rows(
+    fmt: str, team_admin: Client, entries: list[AuditEntry]
+) -> None:
+    _entry(model_id="ft:job-1", job_id=12, deletion_request_id=3)
+    _entry(model_id="ft:job-2", job_id=12)
+    _entry(model_id="ft:other-job", job_id=13)
+
+    response = team_admin.get(reverse("audit-log"), {"job": "12", "format": fmt})
+
+    assert response["Content-Disposition"] == f'attachment; filename="audit-log-job-12.{fmt}"'
+    if fmt == "csv":
+        rows = _csv(response)
+        assert [(row[3], row[-2], row[-1]) for row in rows[1:]] == [
+            ("ft:job-2", "12", ""),
+            ("ft:job-1", "12", "3"),
+        ]
+    else:
+        assert [
+            (i["model_id"], i["job_id"], i["deletion_request_id"]) for i in _json(response)
+        ] == [
+            ("ft:job-2", 12, None),
+            ("ft:job-1", 12, 3),
+        ]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
