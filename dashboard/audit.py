@@ -1,9 +1,9 @@
-"""The audit log page: Admin and Owner only; filters in the query string; CSV export."""
+"""The audit log page: Admin and Owner only; filters in the query string; CSV and JSON export."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
+from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from . import roles
+from .exports import CHUNK_SIZE, csv_response, export_filename, json_response, neutralise, utc
 from .models import AuditEntry
 from .pagination import paginate
 from .rendering import forbidden, template_for
@@ -33,12 +34,9 @@ CSV_COLUMNS = [
     "finished_utc",
     "confirmed_by",
     "reconciled_utc",
+    "job_id",
+    "deletion_request_id",
 ]
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
 
 
 @never_cache
@@ -71,8 +69,13 @@ def audit_log(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         entries = entries.filter(outcome=filters["outcome"])
     if filters["job"]:
         entries = entries.filter(job_id=int(filters["job"]))
-    if request.GET.get("format") == "csv":
-        return _csv(entries)
+    export = request.GET.get("format")
+    if export == "csv":
+        return csv_response(
+            export_filename("audit-log", filters, "csv"), CSV_COLUMNS, _csv_rows(entries)
+        )
+    if export == "json":
+        return json_response(export_filename("audit-log", filters, "json"), _items(entries))
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     active = {key: value for key, value in filters.items() if value}
     context = {
@@ -102,34 +105,31 @@ def _param(request: HttpRequest, name: str) -> str:
     return request.GET.get(name, "").replace("\x00", "").strip()[:512]
 
 
-def _csv(entries: QuerySet[AuditEntry]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow(CSV_COLUMNS)
-        for e in entries.iterator():
-            yield writer.writerow(
-                [
-                    e.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    _cell(e.username),
-                    e.action,
-                    _cell(e.model_id),
-                    e.outcome,
-                    e.upstream_status or "",
-                    _cell(e.upstream_request_id),
-                    _cell(e.message),
-                    e.upstream,
-                    e.finished_at.strftime("%Y-%m-%dT%H:%M:%SZ") if e.finished_at else "",
-                    e.confirmed_by,
-                    e.reconciled_at.strftime("%Y-%m-%dT%H:%M:%SZ") if e.reconciled_at else "",
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
-    return response
+def _csv_rows(entries: QuerySet[AuditEntry]) -> Iterator[list[object]]:
+    """CSV_COLUMNS per entry: text from users or upstream neutralised, status codes numbers."""
+    for item in _items(entries):
+        yield [
+            neutralise(value) if isinstance(value, str) else ("" if value is None else value)
+            for value in item.values()
+        ]
 
 
-def _cell(value: str) -> str:
-    """Neutralise spreadsheet formulas in values that came from upstream or users."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+def _items(entries: QuerySet[AuditEntry]) -> Iterator[dict[str, Any]]:
+    """CSV_COLUMNS per entry, as stored: times in ISO 8601 UTC, absent values None."""
+    for e in entries.iterator(chunk_size=CHUNK_SIZE):
+        yield {
+            "time_utc": utc(e.created_at),
+            "user": e.username,
+            "action": e.action,
+            "model_id": e.model_id,
+            "outcome": e.outcome,
+            "upstream_status": e.upstream_status,
+            "upstream_request_id": e.upstream_request_id,
+            "message": e.message,
+            "upstream": e.upstream,
+            "finished_utc": utc(e.finished_at) or None,
+            "confirmed_by": e.confirmed_by,
+            "reconciled_utc": utc(e.reconciled_at) or None,
+            "job_id": e.job_id,
+            "deletion_request_id": e.deletion_request_id,
+        }

@@ -144,6 +144,13 @@ class ListQuery:
         params = self.params(**changes)
         return "?" + urlencode(params) if params else "?"
 
+    @property
+    def matching_query(self) -> str:
+        """`?` and the search, filters and sort ("" when all are default), without the page or
+        its size: for links that cover every matching row rather than one page (exports)."""
+        params = {k: v for k, v in self.params().items() if k not in ("page", "per_page")}
+        return "?" + urlencode(params) if params else ""
+
     def sort_url(self, column: str) -> str:
         """Clicking a sorted column flips it; another column sorts ascending (created: newest)."""
         if self.sort == column:

@@ -15,6 +15,18 @@ register_converter(UpstreamAliasConverter, "upstream")
 urlpatterns = [
     path("", views.index, name="index"),
     path("u/<upstream:alias>/models/", views.model_list, name="model-list"),
+    path(
+        "u/<upstream:alias>/models/export.csv",
+        catalogue_views.model_export,
+        {"fmt": "csv"},
+        name="model-export-csv",
+    ),
+    path(
+        "u/<upstream:alias>/models/export.json",
+        catalogue_views.model_export,
+        {"fmt": "json"},
+        name="model-export-json",
+    ),
     path("u/<upstream:alias>/copy-status/", views.model_list_status, name="model-list-status"),
     path("u/<upstream:alias>/models/<modelid:model_id>/", views.model_detail, name="model-detail"),
     path(

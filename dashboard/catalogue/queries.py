@@ -68,13 +68,12 @@ def list_page(upstream: str, query: ListQuery, now: float) -> ListResult:
     num_pages = max(1, math.ceil(total / query.per_page))
     number = min(query.page, num_pages)
     first = (number - 1) * query.per_page
-    matching = rows.filter(_all(filters))
+    ordered = matching(upstream, query, now)
     if total <= FEW:
         # Find the few through the covering index, then sort them: the sort column's index
         # would read most of the table to find them.
-        found = matching.order_by().values_list("pk", flat=True)
-        matching = CatalogueModel.objects.filter(pk__in=list(found))
-    ordered = matching.order_by(*_ordering(query.sort))
+        found = ordered.order_by().values_list("pk", flat=True)
+        ordered = CatalogueModel.objects.filter(pk__in=list(found)).order_by(*_ordering(query.sort))
     models = list(ordered[first : first + query.per_page]) if total else []
     page = Page(
         [as_row(m) for m in models],

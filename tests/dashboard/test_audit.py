@@ -248,6 +248,8 @@ def test_audit_csv_has_a_header_row_and_every_entry(
         "finished_utc",
         "confirmed_by",
         "reconciled_utc",
+        "job_id",
+        "deletion_request_id",
     ]
     assert [row[3] for row in rows[1:]] == [GAMMA, BETA, ALPHA]
     assert rows[3][:7] == [

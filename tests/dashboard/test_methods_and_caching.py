@@ -38,6 +38,9 @@ def fine_tune(sandbox: int) -> str:
         ("audit", {}),
         ("audit", HTMX),
         ("audit-csv", {}),
+        ("audit-json", {}),
+        ("export-csv", {}),
+        ("export-json", {}),
     ],
 )
 def test_pages_with_upstream_data_or_the_audit_log_send_no_store(
@@ -50,6 +53,9 @@ def test_pages_with_upstream_data_or_the_audit_log_send_no_store(
         "delete": reverse("model-delete", args=["default", fine_tune]),
         "audit": reverse("audit-log"),
         "audit-csv": reverse("audit-log") + "?format=csv",
+        "audit-json": reverse("audit-log") + "?format=json",
+        "export-csv": reverse("model-export-csv", args=["default"]),
+        "export-json": reverse("model-export-json", args=["default"]),
     }[page]
 
     response = owner.get(url, headers=headers)

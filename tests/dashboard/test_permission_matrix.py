@@ -89,6 +89,8 @@ TABLE: dict[str, Row] = {
         POST=(LOGIN, 403, 403, 422),  # the typed id is not the model's: nothing deleted
         POST_confirmed=(LOGIN, 403, 403, TO_LIST),  # the one cell that deletes upstream
     ),
+    "u/<upstream:alias>/models/export.csv": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
+    "u/<upstream:alias>/models/export.json": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
     "u/<upstream:alias>/copy-status/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
     # Deletion jobs: admins look, owners act; support has no access. No cell calls upstream
     # (creating and confirming only queue work; the owner's POSTs lack what they need).

@@ -102,6 +102,7 @@ def _listed_ids(html: bytes, alias: str) -> set[str]:
         if (link.attrs.get("href") or "").startswith(prefix)
         and link.attrs["href"].rstrip("/") != prefix.rstrip("/")
         and "?" not in link.attrs["href"]
+        and link.attrs["href"].endswith("/")  # not the list's exports (export.csv, …)
         and not link.attrs["href"].endswith("/delete/")
     }
 

@@ -83,6 +83,32 @@ LEASE_RACE = """
     print("released", UpstreamState.objects.get(upstream="race").refresh_lease_until)
 """
 
+EXPORT = """
+    import csv, io, json
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from dashboard.catalogue.sync import sync_models
+
+    settings.ALLOWED_HOSTS = ["testserver"]
+    sync_models("default", [
+        {"id": f"ft:gpt-4o-mini:acme:s{i % 3}:J{i:05d}", "created": 1_700_000_000 + i}
+        for i in range(7500)
+    ])
+    want = [f"ft:gpt-4o-mini:acme:s1:J{i:05d}" for i in reversed(range(7500)) if i % 3 == 1]
+    browser = Client()
+    browser.force_login(User.objects.get(username="support"))
+    for fmt in ("csv", "json"):
+        response = browser.get(f"/u/default/models/export.{fmt}", {"q": "S1"})
+        chunks = list(response.streaming_content)
+        body = b"".join(chunks).decode()
+        if fmt == "csv":
+            got = [row[0] for row in list(csv.reader(io.StringIO(body)))[1:]]
+        else:
+            got = [item["id"] for item in json.loads(body)]
+        print(fmt, response.status_code, len(chunks), got == want)
+"""
+
 
 def test_sync_and_the_list_queries_work_on_postgresql(
     cluster: Cluster,  # noqa: F811
@@ -100,3 +126,14 @@ def test_eight_connections_racing_for_the_refresh_lease_get_it_once_on_postgresq
     prepared: dict[str, subprocess.CompletedProcess[str]],  # noqa: F811
 ) -> None:
     assert cluster.shell(LEASE_RACE) == ["granted 1 busy 7", "released None"]
+
+
+def test_an_export_streams_more_rows_than_a_chunk_in_the_lists_order_on_postgresql(
+    cluster: Cluster,  # noqa: F811
+    prepared: dict[str, subprocess.CompletedProcess[str]],  # noqa: F811
+) -> None:
+    assert prepared["migrate"].returncode == 0, prepared["migrate"].stderr
+
+    lines = cluster.shell(EXPORT)
+
+    assert lines == ["csv 200 2501 True", "json 200 2501 True"]
