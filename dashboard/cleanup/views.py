@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
-from dashboard import roles
+from dashboard import exports, roles
 from dashboard.pagination import paginate
 from dashboard.rendering import forbidden, template_for
 from dashboard.signals import client_ip
@@ -233,15 +233,13 @@ def job_ledger_export(
     request: HttpRequest, alias: str, pk: int, fmt: str
 ) -> HttpResponse | StreamingHttpResponse:
     """Every item of the job with its check and outcome, as CSV or JSON (streamed)."""
-    from dashboard import exports  # noqa: PLC0415 (merged from the exports branch)
-
     job = _job(request, alias, pk)
     if fmt not in ("csv", "json"):
         raise Http404("Exports are CSV or JSON.")
-    items = JobItem.objects.filter(job=job).order_by("position")
+    items = JobItem.objects.filter(job=job).order_by("position").iterator(exports.CHUNK_SIZE)
     name = exports.export_filename(f"deletion-job-{job.pk}-ledger", {"upstream": alias}, fmt)
     if fmt == "json":
-        return exports.json_response(name, (_ledger_item(item) for item in items.iterator()))
+        return exports.json_response(name, (_ledger_item(item) for item in items))
     rows = (
         [
             item.position + 1,
@@ -256,7 +254,7 @@ def job_ledger_export(
             item.audit_entry_id or "",
             item.finished_at.strftime("%Y-%m-%dT%H:%M:%SZ") if item.finished_at else "",
         ]
-        for item in items.iterator()
+        for item in items
     )
     return exports.csv_response(name, LEDGER_COLUMNS, rows)
 

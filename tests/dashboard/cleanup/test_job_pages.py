@@ -3,6 +3,7 @@ stops), the way back to the list, and who may see or do what."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -228,3 +229,28 @@ def test_a_job_of_another_upstream_is_not_found(owner: Client, api: respx.MockRo
     job = DeletionJob.objects.create(upstream="elsewhere", created_by=user, created_by_name="o")
 
     assert owner.get(_job_url(job)).status_code == 404
+
+
+def test_the_ledger_exports_as_csv_and_json_with_the_job_in_the_file_name(
+    owner: Client, api: respx.MockRouter
+) -> None:
+    formula = "=HYPERLINK(1)"
+    _create(owner, [FT[0], formula])
+    job = DeletionJob.objects.get()
+    jobs.validate(job.pk)
+
+    csv_response = owner.get(reverse("job-ledger-export", args=["default", job.pk, "csv"]))
+    assert csv_response.streaming
+    assert (
+        f'filename="deletion-job-{job.pk}-ledger-upstream-default.csv"'
+        in (csv_response["Content-Disposition"])
+    )
+    lines = b"".join(csv_response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("position,model_id,check,check_reason")
+    assert lines[1].startswith(f"1,{FT[0]},ready,")
+    assert lines[2].startswith("2,'=HYPERLINK(1),refused,")  # neutralised for spreadsheets
+
+    json_response = owner.get(reverse("job-ledger-export", args=["default", job.pk, "json"]))
+    items = json.loads(b"".join(json_response.streaming_content))
+    assert [(i["model_id"], i["check"]) for i in items] == [(FT[0], "ready"), (formula, "refused")]
+    assert items[1]["check_reason"].startswith("Already gone")
