@@ -29,6 +29,7 @@ from django.utils import timezone
 
 import modelsclient
 
+from . import dbwrites
 from .catalogue.sync import record_deletion
 from .listing import Row
 from .logging import security_event
@@ -100,6 +101,18 @@ def _audit(
     **fields: Any,
 ) -> AuditEntry:
     """The one place an audit row is written (deletes, denials and recorded events)."""
+    with dbwrites.write():
+        return _create_entry(actor, upstream, model_id, snapshot, remote_addr, **fields)
+
+
+def _create_entry(
+    actor: User | AnonymousUser,
+    upstream: Upstream,
+    model_id: str,
+    snapshot: dict[str, Any] | None,
+    remote_addr: str | None,
+    **fields: Any,
+) -> AuditEntry:
     return AuditEntry.objects.create(
         user=actor if actor.is_authenticated else None,
         username=actor.get_username() if actor.is_authenticated else "",

@@ -117,7 +117,11 @@ class AuditEntry(models.Model):
             "finished_at": timezone.now(),
             "confirmed_by": confirmed_by,
         }
-        if AuditEntry.objects.record_outcome(self.pk, **fields):
+        from . import dbwrites
+
+        with dbwrites.write():
+            recorded = AuditEntry.objects.record_outcome(self.pk, **fields)
+        if recorded:
             for name, value in fields.items():
                 setattr(self, name, value)
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from dashboard import dbwrites
 from dashboard.models import AuditEntry
 
 from . import bulk, conf, drift
@@ -157,7 +158,7 @@ def record_deletion(
     )
     if row is None:
         return False
-    with transaction.atomic():
+    with dbwrites.write(), transaction.atomic():
         # Only if still present: a sync or another delete may have marked it gone meanwhile.
         marked = CatalogueModel.objects.filter(pk=row.pk, gone_at__isnull=True).update(
             last_seen=row.effective_last_seen(last_success), gone_at=now

@@ -49,7 +49,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 import modelsclient
-from dashboard import roles
+from dashboard import dbwrites, roles
 from dashboard.catalogue.models import CatalogueModel
 from dashboard.catalogue.sync import Fetched, record_deletion, refresh
 from dashboard.catalogue.tasks import is_pending, read_list
@@ -561,9 +561,10 @@ class Pacer:
         pause = min(pause, MAX_PAUSE_SECONDS)
         with self.lock:
             self.not_before = max(self.not_before, time.monotonic() + pause)
-        DeletionJob.objects.filter(pk=self.job_pk).update(
-            paused_until=timezone.now() + timedelta(seconds=pause), pause_reason=reason
-        )
+        with dbwrites.write():
+            DeletionJob.objects.filter(pk=self.job_pk).update(
+                paused_until=timezone.now() + timedelta(seconds=pause), pause_reason=reason
+            )
         return pause
 
 
@@ -607,9 +608,10 @@ class Runner:
 
     def _renew(self) -> bool:
         until = timezone.now() + self.lease
-        renewed = DeletionJob.objects.filter(
-            pk=self.job_pk, status=Status.RUNNING, runner=self.token
-        ).update(lease_until=until)
+        with dbwrites.write():
+            renewed = DeletionJob.objects.filter(
+                pk=self.job_pk, status=Status.RUNNING, runner=self.token
+            ).update(lease_until=until)
         self.lease_until = until if renewed else None
         self.renewed_at = time.monotonic()
         return bool(renewed)
@@ -713,7 +715,8 @@ class Runner:
         """One of the job's threads: its own database connection, closed when it ends."""
         close_old_connections()
         try:
-            self._work(job, upstream, actor)
+            with dbwrites.taking_turns():
+                self._work(job, upstream, actor)
         finally:
             connections.close_all()
 
@@ -749,12 +752,13 @@ class Runner:
                 return None
             pk, model_id, attempts = row
             claimed_at = timezone.now()
-            claimed = JobItem.objects.filter(pk=pk, state=State.WAITING).update(
-                state=State.IN_FLIGHT,
-                runner=self.token,
-                claimed_at=claimed_at,
-                attempts=F("attempts") + 1,
-            )
+            with dbwrites.write():
+                claimed = JobItem.objects.filter(pk=pk, state=State.WAITING).update(
+                    state=State.IN_FLIGHT,
+                    runner=self.token,
+                    claimed_at=claimed_at,
+                    attempts=F("attempts") + 1,
+                )
             if claimed:  # the row as it is now, without reading it again
                 item = JobItem(
                     pk=pk,
@@ -827,9 +831,10 @@ class Runner:
         self.pacer.learn(entry.upstream_status, deletion.headers)
         limited = entry.upstream_status == 429 and entry.outcome == AuditEntry.Outcome.REFUSED
         if limited and item.attempts < MAX_ATTEMPTS:  # not deleted (the audit says so): again
-            JobItem.objects.filter(pk=item.pk, runner=self.token).update(
-                state=State.WAITING, runner="", audit_entry=entry
-            )
+            with dbwrites.write():
+                JobItem.objects.filter(pk=item.pk, runner=self.token).update(
+                    state=State.WAITING, runner="", audit_entry=entry
+                )
             with self.reading:  # the next to try, before the later ones
                 self.queue = [*(self.queue or []), (item.pk, item.model_id, item.attempts)]
             return
@@ -838,16 +843,17 @@ class Runner:
     def _settle(
         self, item: JobItem, outcome: str, message: str, *, entry: AuditEntry | None
     ) -> None:
-        JobItem.objects.filter(pk=item.pk).update(
-            state=State.FINISHED,
-            outcome=outcome,
-            message=message[:2000],
-            upstream_status=entry.upstream_status if entry else None,
-            upstream_request_id=entry.upstream_request_id if entry else "",
-            audit_entry=entry,
-            holds_lock=False,
-            finished_at=timezone.now(),
-        )
+        with dbwrites.write():
+            JobItem.objects.filter(pk=item.pk).update(
+                state=State.FINISHED,
+                outcome=outcome,
+                message=message[:2000],
+                upstream_status=entry.upstream_status if entry else None,
+                upstream_request_id=entry.upstream_request_id if entry else "",
+                audit_entry=entry,
+                holds_lock=False,
+                finished_at=timezone.now(),
+            )
 
     def _skip_all(self, job: DeletionJob, message: str) -> None:
         JobItem.objects.filter(job=job, state=State.WAITING, verdict=Verdict.READY).update(
