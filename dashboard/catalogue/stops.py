@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db.models import Case, F, Q, Value, When
 
@@ -145,3 +146,71 @@ def _base_dates(upstream: str, wanted: set[str]) -> dict[str, datetime.date | No
         if model_id not in found or gone_at is None:
             found[model_id] = day
     return found
+
+
+# --- The Shutdowns page ----------------------------------------------------------------------
+
+SHOWN_PER_DAY = 100  # model ids listed under one day; the rest are counted and linked
+
+
+@dataclass
+class ShutdownDay:
+    """The fine-tunes that stop working on one day: `models` (at most SHOWN_PER_DAY ids, in id
+    order) of `count`; `because` the models whose date it is, `bases` the bases in their ids."""
+
+    day: datetime.date
+    days_left: int  # negative: already past
+    count: int = 0
+    because: list[str] = field(default_factory=list)
+    bases: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+
+    @property
+    def past(self) -> bool:
+        return self.days_left < 0
+
+
+@dataclass(frozen=True)
+class Shutdowns:
+    days: list[ShutdownDay]  # past days first (oldest first), then the coming ones
+    undated: int  # fine-tunes with no known date
+
+    @property
+    def past(self) -> list[ShutdownDay]:
+        return [d for d in self.days if d.past]
+
+    @property
+    def coming(self) -> list[ShutdownDay]:
+        return [d for d in self.days if not d.past]
+
+
+def fine_tunes_stopping(upstream: str, day: datetime.date) -> list[str]:
+    """The ids of the upstream's present fine-tunes that stop on `day`, in id order."""
+    found = CatalogueModel.objects.filter(
+        upstream=upstream, gone_at__isnull=True, kind=ModelKind.FINE_TUNED, stops_on=day
+    )
+    return list(found.order_by("model_id").values_list("model_id", flat=True))
+
+
+def shutdowns(upstream: str, today: datetime.date) -> Shutdowns:
+    """The upstream's present fine-tunes grouped by the day they stop (two queries)."""
+    fine_tunes = CatalogueModel.objects.filter(
+        upstream=upstream, gone_at__isnull=True, kind=ModelKind.FINE_TUNED
+    )
+    days: dict[datetime.date, ShutdownDay] = {}
+    dated = fine_tunes.filter(stops_on__isnull=False).order_by("stops_on", "model_id")
+    for model_id, day, because, base in dated.values_list(
+        "model_id", "stops_on", "stops_because", "base_model"
+    ):
+        group = days.get(day)
+        if group is None:
+            group = days[day] = ShutdownDay(day, (day - today).days)
+        group.count += 1
+        if because and because not in group.because:
+            group.because.append(because)
+        if base and base not in group.bases:
+            group.bases.append(base)
+        if len(group.models) < SHOWN_PER_DAY:
+            group.models.append(model_id)
+    undated = fine_tunes.filter(stops_on__isnull=True).count()
+    return Shutdowns(list(days.values()), undated)

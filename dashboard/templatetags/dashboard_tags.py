@@ -76,3 +76,13 @@ def stops_words(day: datetime.date | None) -> str:
 def days_until(day: datetime.date | None) -> int | None:
     """Whole days from today (UTC) to `day`, negative once past; None without a day."""
     return None if day is None else days_left(day)
+
+
+@register.filter
+def stops_days(days: int) -> str:
+    """Days left (negative: past) as "in 3 days" / "today" / "3 days ago"."""
+    if days == 0:
+        return "today"
+    count = abs(days)
+    text = f"{count} day{'' if count == 1 else 's'}"
+    return f"in {text}" if days > 0 else f"{text} ago"
