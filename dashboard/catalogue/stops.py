@@ -202,6 +202,8 @@ def shutdowns(upstream: str, today: datetime.date) -> Shutdowns:
     for model_id, day, because, base in dated.values_list(
         "model_id", "stops_on", "stops_because", "base_model"
     ):
+        if day is None:  # excluded by the filter; said for the type checker
+            continue
         group = days.get(day)
         if group is None:
             group = days[day] = ShutdownDay(day, (day - today).days)
