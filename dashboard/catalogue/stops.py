@@ -15,8 +15,9 @@ they stop.
 from __future__ import annotations
 
 import datetime
+import email.utils
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.db.models import Case, F, Q, Value, When
@@ -216,3 +217,67 @@ def shutdowns(upstream: str, today: datetime.date) -> Shutdowns:
             group.models.append(model_id)
     undated = fine_tunes.filter(stops_on__isnull=True).count()
     return Shutdowns(list(days.values()), undated)
+
+
+# --- Deprecation and Sunset response headers (RFC 9745, RFC 8594) ----------------------------
+
+_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]*)*)")
+_REL = re.compile(r"""\brel\s*=\s*"?([^";]*)"?""", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Deprecation:
+    """What a response's `Deprecation`, `Sunset` and `Link: rel="deprecation"` headers say."""
+
+    deprecated: bool
+    since: datetime.date | None  # None: deprecated, no date given (or an unreadable one)
+    sunset: datetime.date | None
+    link: str  # an http(s) address only; "" otherwise
+    raw: dict[str, str] = field(default_factory=dict)  # the headers as sent
+
+
+def deprecation(headers: Mapping[str, str]) -> Deprecation | None:
+    """The headers parsed; None when the response has neither `Deprecation` nor `Sunset`."""
+    lower = {name.lower(): value for name, value in headers.items()}
+    sent_deprecation = lower.get("deprecation", "").strip()
+    sent_sunset = lower.get("sunset", "").strip()
+    if not sent_deprecation and not sent_sunset:
+        return None
+    raw = {"Deprecation": sent_deprecation, "Sunset": sent_sunset}
+    link = _deprecation_link(lower.get("link", ""))
+    if link:
+        raw["Link"] = lower.get("link", "")
+    return Deprecation(
+        deprecated=bool(sent_deprecation) and sent_deprecation.lower() != "false",
+        since=_structured_date(sent_deprecation) or _http_date(sent_deprecation),
+        sunset=_http_date(sent_sunset),
+        link=link,
+        raw={k: v for k, v in raw.items() if v},
+    )
+
+
+def _structured_date(value: str) -> datetime.date | None:
+    """RFC 9745's `@<Unix seconds>` as a UTC date."""
+    if not value.startswith("@"):
+        return None
+    try:
+        return datetime.datetime.fromtimestamp(int(value[1:]), tz=datetime.UTC).date()
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _http_date(value: str) -> datetime.date | None:
+    if not value:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(value).astimezone(datetime.UTC).date()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _deprecation_link(value: str) -> str:
+    for target, params in _LINK.findall(value):
+        rels = " ".join(_REL.findall(params)).lower().split()
+        if "deprecation" in rels and target.startswith(("https://", "http://")):
+            return target
+    return ""
