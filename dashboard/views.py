@@ -33,7 +33,7 @@ from .catalogue import freshness, lineage, queries, stops
 from .catalogue.models import CatalogueModel, Change
 from .cleanup.selection import context as selection_context
 from .deletion import ConfirmDeleteForm, Deletion, delete_model, deny
-from .listing import PAGE_SIZES, ListQuery, Row
+from .listing import PAGE_SIZES, ListQuery, Row, parse_fine_tune
 from .models import AuditEntry
 from .pagination import paginate
 from .rendering import HtmxHttpRequest, current_path, forbidden, template_for, wants_fragment
@@ -228,7 +228,7 @@ def model_detail(request: HttpRequest, alias: str, model_id: str) -> HttpRespons
         )
     # Issue 11: when it stops working, and (a fine-tune) the job it came from.
     context["stops"] = known if known is not None and known.stops_on else None
-    if context["row"].fine_tune:
+    if parse_fine_tune(model_id):
         context["lineage"] = lineage.job_for(
             upstream, model_id, budget=budget, look_up=problem is None
         )

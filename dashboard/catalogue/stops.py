@@ -279,5 +279,5 @@ def _deprecation_link(value: str) -> str:
     for target, params in _LINK.findall(value):
         rels = " ".join(_REL.findall(params)).lower().split()
         if "deprecation" in rels and target.startswith(("https://", "http://")):
-            return target
+            return str(target)
     return ""
