@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from django.db.models import Case, F, Q, Value, When
 
 from dashboard.listing import parse_fine_tune
+from dashboard.upstreams import scrub
 
 from .models import CatalogueModel, FineTuningJobRecord, ModelKind
 
@@ -252,7 +253,7 @@ def deprecation(headers: Mapping[str, str]) -> Deprecation | None:
         since=_structured_date(sent_deprecation) or _http_date(sent_deprecation),
         sunset=_http_date(sent_sunset),
         link=link,
-        raw={k: v for k, v in raw.items() if v},
+        raw={k: scrub(v)[:1000] for k, v in raw.items() if v},  # as the headers table does
     )
 
 

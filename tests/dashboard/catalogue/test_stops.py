@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard.catalogue.models import CatalogueModel, FineTuningJobRecord
-from dashboard.catalogue.stops import resolve_base, update_stops
+from dashboard.catalogue.stops import deprecation, resolve_base, update_stops
 from dashboard.catalogue.sync import sync_models
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +149,32 @@ def test_resolving_a_base_prefers_the_exact_id_then_the_undated_alias() -> None:
     )
     assert resolve_base("ft:o3:acme::x", known) == "o3"
     assert resolve_base("gpt-5", known) is None
+
+
+def test_deprecation_headers_are_read_as_rfc_9745_and_8594_say() -> None:
+    found = deprecation(
+        {
+            "Deprecation": "@1777161600",
+            "Sunset": "Fri, 23 Oct 2026 00:00:00 GMT",
+            "Link": '<https://example.test/deprecations>; rel="deprecation"; type="text/html"',
+        }
+    )
+
+    assert found is not None
+    assert (found.deprecated, found.since, found.sunset, found.link) == (
+        True,
+        datetime.date(2026, 4, 26),
+        datetime.date(2026, 10, 23),
+        "https://example.test/deprecations",
+    )
+
+
+def test_a_deprecation_link_that_is_not_http_is_not_offered() -> None:
+    found = deprecation({"Deprecation": "true", "Link": '<javascript:alert(1)>; rel="deprecation"'})
+
+    assert found is not None
+    assert (found.deprecated, found.since, found.link) == (True, None, "")
+
+
+def test_a_response_without_the_headers_has_no_deprecation() -> None:
+    assert deprecation({"Link": '<https://example.test/>; rel="deprecation"'}) is None
