@@ -17,14 +17,37 @@ from .converters import is_valid_model_id
 BASE_OWNERS = frozenset({"system", "openai", "openai-internal"})
 PAGE_SIZES = (25, 50, 100, 200)
 AGES = {"30": 30, "90": 90, "365": 365}
-SORTS = ("id", "owned_by", "created", "shutdown_date", "kind")
+SORTS = ("id", "owned_by", "created", "shutdown_date", "kind", "stops_on")
 KINDS = {"base": "Base", "fine-tuned": "Fine-tuned"}
+# "Stops working" filter: the day a model stops (its own or its base model's shutdown date).
+STOPS = {"30": "Within 30 days", "90": "Within 90 days", "past": "Already past"}
+
+
+def stops_bucket(stops_on: datetime.date | None, today: datetime.date) -> str:
+    """ "past" (before today), "30" / "90" (within that many days from today), or ""."""
+    if stops_on is None:
+        return ""
+    days = (stops_on - today).days
+    return "past" if days < 0 else "30" if days <= 30 else "90" if days <= 90 else ""
+
+
+def stops_within(key: str, bucket: str) -> bool:
+    """Whether a model in `bucket` passes the `stops` filter `key` (90 days include 30)."""
+    return bucket == key or (key == "90" and bucket == "30")
+
+
+def utc_day(now: float) -> datetime.date:
+    """The UTC day of Unix time `now` (what "in N days" counts from)."""
+    return datetime.datetime.fromtimestamp(now, tz=datetime.UTC).date()
+
+
 COLUMNS = [
     ("id", "ID"),
     ("kind", "Kind"),
     ("owned_by", "Owner"),
     ("created", "Created"),
     ("shutdown_date", "Shutdown"),
+    ("stops_on", "Stops working"),
     ("actions", "Actions"),
 ]
 
@@ -58,6 +81,9 @@ class Row:
     shutdown_date: str | None
     fine_tune: FineTune | None
     data: dict[str, Any]
+    # From the catalogue (`stops`): the day it stops working and whose date that is.
+    stops_on: datetime.date | None = None
+    stops_because: str = ""
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Row:
@@ -103,6 +129,7 @@ class ListQuery:
     kind: str = ""
     base: str = ""
     age: str = ""
+    stops: str = ""
     sort: str = "-created"
     page: int = 1
     per_page: int = 50
@@ -123,6 +150,7 @@ class ListQuery:
             kind=params.get("kind", "") if params.get("kind") in KINDS else "",
             base=params.get("base", "")[:200],
             age=params.get("age", "") if params.get("age") in AGES else "",
+            stops=params.get("stops", "") if params.get("stops") in STOPS else "",
             sort=sort if sort.removeprefix("-") in SORTS else cls.sort,
             page=max(1, number("page", 1)),
             per_page=per_page if per_page in PAGE_SIZES else cls.per_page,
@@ -136,7 +164,7 @@ class ListQuery:
         defaults = ListQuery()
         return {
             name: getattr(query, name)
-            for name in ("q", "owner", "kind", "base", "age", "sort", "page", "per_page")
+            for name in ("q", "owner", "kind", "base", "age", "stops", "sort", "page", "per_page")
             if getattr(query, name) != getattr(defaults, name)
         }
 
@@ -179,7 +207,7 @@ class ListQuery:
 
     @property
     def is_filtered(self) -> bool:
-        return any((self.q, self.owner, self.kind, self.base, self.age))
+        return any((self.q, self.owner, self.kind, self.base, self.age, self.stops))
 
 
 def _predicates(query: ListQuery, now: float) -> dict[str, Callable[[Row], bool]]:
@@ -196,6 +224,9 @@ def _predicates(query: ListQuery, now: float) -> dict[str, Callable[[Row], bool]
     if query.age:
         cutoff = now - AGES[query.age] * 86400
         preds["age"] = lambda r: r.created < cutoff
+    if query.stops:
+        today = utc_day(now)
+        preds["stops"] = lambda r: stops_within(query.stops, stops_bucket(r.stops_on, today))
     return preds
 
 
@@ -220,7 +251,7 @@ def facets(rows: list[Row], query: ListQuery, now: float) -> list[Facet]:
     def others(name: str) -> list[Row]:
         return _matching(rows, (p for key, p in preds.items() if key != name))
 
-    narrowed = {name: others(name) for name in ("owner", "kind", "base", "age")}
+    narrowed = {name: others(name) for name in ("owner", "kind", "base", "age", "stops")}
     owners = Counter(r.owned_by for r in narrowed["owner"])
     kinds = Counter(r.kind for r in narrowed["kind"])
     bases = Counter(r.base_model for r in narrowed["base"] if r.base_model)
@@ -235,6 +266,13 @@ def facets(rows: list[Row], query: ListQuery, now: float) -> list[Facet]:
         Facet("base", "Base model", [(b, b, n) for b, n in sorted(bases.items())], query.base),
         Facet("age", "Age", ages, query.age),
     ]
+    today = utc_day(now)
+    buckets = Counter(stops_bucket(r.stops_on, today) for r in narrowed["stops"])
+    stops = [
+        (k, label, sum(n for b, n in buckets.items() if stops_within(k, b)))
+        for k, label in STOPS.items()
+    ]
+    found.append(Facet("stops", "Stops working", stops, query.stops))
     for facet in found:
         facet.total = len(narrowed[facet.name])
     return found
@@ -245,6 +283,8 @@ def _sort_key(column: str) -> Callable[[Row], Any]:
         return lambda r: (r.created, r.id)
     if column == "shutdown_date":
         return lambda r: (r.shutdown_date is None, r.shutdown_date or "", r.id)
+    if column == "stops_on":
+        return lambda r: (r.stops_on is None, r.stops_on or datetime.date.min, r.id)
     return lambda r: (str(getattr(r, column)).casefold(), r.id)
 
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, register_converter
 
-from . import accounts, audit, views
+from . import accounts, audit, shutdowns, views
 from .catalogue import views as catalogue_views
 from .cleanup import request_views
 from .converters import ModelIdConverter, UpstreamAliasConverter
@@ -34,6 +34,8 @@ urlpatterns = [
         views.model_delete,
         name="model-delete",
     ),
+    path("u/<upstream:alias>/shutdowns/", shutdowns.shutdown_list, name="shutdown-list"),
+    path("u/<upstream:alias>/shutdowns/select/", shutdowns.shutdown_select, name="shutdown-select"),
     path("u/<upstream:alias>/", include("dashboard.cleanup.urls")),
     # The URLs from before several upstreams lead to the default one.
     path("models/", views.legacy_redirect),

@@ -29,11 +29,11 @@ from django_htmx.http import trigger_client_event
 import modelsclient
 
 from . import roles
-from .catalogue import freshness, queries
+from .catalogue import freshness, lineage, queries, stops
 from .catalogue.models import CatalogueModel, Change
 from .cleanup.selection import context as selection_context
 from .deletion import ConfirmDeleteForm, Deletion, delete_model, deny
-from .listing import PAGE_SIZES, ListQuery, Row
+from .listing import PAGE_SIZES, ListQuery, Row, parse_fine_tune
 from .models import AuditEntry
 from .pagination import paginate
 from .rendering import HtmxHttpRequest, current_path, forbidden, template_for, wants_fragment
@@ -186,11 +186,14 @@ def model_detail(request: HttpRequest, alias: str, model_id: str) -> HttpRespons
     if known is not None and known.gone_at is not None:
         return _tombstone(request, alias, model_id, story)
     client = get_client(upstream)
+    budget = Budget.for_upstream(upstream)  # the retrieve and the lineage lookup share it
     raw = None
     problem = None
     try:
         raw = call_within_budget(
-            lambda c: c.models.with_raw_response.retrieve(model_id), upstream=upstream
+            lambda c: c.models.with_raw_response.retrieve(model_id),
+            upstream=upstream,
+            budget=budget,
         )
         model = raw.parse()
     except (modelsclient.APIError, ValueError) as exc:
@@ -221,6 +224,13 @@ def model_detail(request: HttpRequest, alias: str, model_id: str) -> HttpRespons
             elapsed_ms=round(raw.elapsed.total_seconds() * 1000, 1),
             retries_taken=raw.retries_taken,
             curl=_curl(request, upstream, client, raw.url),
+            deprecation=stops.deprecation(raw.headers),
+        )
+    # Issue 11: when it stops working, and (a fine-tune) the job it came from.
+    context["stops"] = known if known is not None and known.stops_on else None
+    if parse_fine_tune(model_id):
+        context["lineage"] = lineage.job_for(
+            upstream, model_id, budget=budget, look_up=problem is None
         )
     return render(request, template_for(request, "models/detail.html", "content"), context)
 

@@ -23,6 +23,7 @@ from .models import CatalogueModel
 _ITEM_COLUMNS = (
     *("object", "created", "owned_by", "shutdown_date", "data", "kind", "base_model"),
     *("is_deletable", "model_id_folded", "owned_by_folded", "fingerprint"),
+    *("stops_on", "stops_because"),
 )
 
 
@@ -79,6 +80,7 @@ def _values(item: Item, ops: Any) -> tuple[Any, ...]:
     columns = item.columns()
     columns["data"] = ops.adapt_json_value(columns["data"], None)
     columns["shutdown_date"] = ops.adapt_datefield_value(columns["shutdown_date"])
+    columns["stops_on"] = ops.adapt_datefield_value(columns["stops_on"])
     return tuple(columns[name] for name in _ITEM_COLUMNS)
 
 

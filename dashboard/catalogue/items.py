@@ -40,13 +40,17 @@ class Item:
         data = self.data
         owned_by = _text(data.get("owned_by"), 200)
         created = _created(data.get("created"))
+        shutdown = parse_date(data.get("shutdown_date"))
         row = Row(self.model_id, owned_by, created or 0, None, parse_fine_tune(self.model_id), data)
         return {
             "model_id": self.model_id,
             "object": _text(data.get("object"), 64),
             "created": created,
             "owned_by": owned_by,
-            "shutdown_date": parse_date(data.get("shutdown_date")),
+            "shutdown_date": shutdown,
+            # Its own date; a fine-tune's base model's is joined after the sync (`stops`).
+            "stops_on": shutdown,
+            "stops_because": self.model_id if shutdown else "",
             "data": data,
             "kind": row.kind,
             "base_model": row.base_model[:MAX_ID_LENGTH],

@@ -23,7 +23,18 @@ from django.db import connections, router
 from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.expressions import OrderBy
 
-from dashboard.listing import AGES, KINDS, Facet, ListQuery, Page, Row, parse_fine_tune
+from dashboard.listing import (
+    AGES,
+    KINDS,
+    STOPS,
+    Facet,
+    ListQuery,
+    Page,
+    Row,
+    parse_fine_tune,
+    stops_within,
+    utc_day,
+)
 
 from .models import CatalogueModel, Change, UpstreamState
 
@@ -103,6 +114,8 @@ def as_row(model: CatalogueModel) -> Row:
         shutdown_date=shutdown if isinstance(shutdown, str) else None,
         fine_tune=parse_fine_tune(model.model_id),
         data=model.data,
+        stops_on=model.stops_on,
+        stops_because=model.stops_because,
     )
 
 
@@ -151,6 +164,7 @@ class _Group:
     base_model: str
     kind: str
     age_level: int  # how many of the AGES thresholds the model is older than
+    stops: str  # `listing.stops_bucket` of its stops_on
     n: int
 
     def matches(self, query: ListQuery, *, but: str = "") -> bool:
@@ -159,6 +173,7 @@ class _Group:
             and (but == "kind" or not query.kind or self.kind == query.kind)
             and (but == "base" or not query.base or self.base_model == query.base)
             and (but == "age" or not query.age or self.age_level >= _AGE_LEVELS[query.age])
+            and (but == "stops" or not query.stops or stops_within(query.stops, self.stops))
         )
 
 
@@ -171,10 +186,10 @@ def _groups(rows: QuerySet[CatalogueModel], now: float) -> list[_Group]:
     )
     counted = (
         rows.order_by()
-        .annotate(age_level=level)
-        .values("owned_by", "base_model", "kind", "age_level")
+        .annotate(age_level=level, stops=_stops_bucket(now))
+        .values("owned_by", "base_model", "kind", "age_level", "stops")
         .annotate(n=Count("pk"))
-        .values_list("owned_by", "base_model", "kind", "age_level", "n")
+        .values_list("owned_by", "base_model", "kind", "age_level", "stops", "n")
     )
     return [_Group(*values) for values in counted]
 
@@ -204,6 +219,12 @@ def _facets(groups: list[_Group], query: ListQuery) -> list[Facet]:
         Facet("base", "Base model", [(b, b, n) for b, n in sorted(bases.items()) if b], query.base),
         Facet("age", "Age", ages, query.age),
     ]
+    by_stops = counts("stops", lambda g: g.stops)
+    stops = [
+        (key, label, sum(n for bucket, n in by_stops.items() if stops_within(key, bucket)))
+        for key, label in STOPS.items()
+    ]
+    found.append(Facet("stops", "Stops working", stops, query.stops))
     for facet in found:  # "Any": the rows every *other* active filter lets through
         facet.total = sum(g.n for g in groups if g.matches(query, but=facet.name))
     return found
@@ -232,7 +253,28 @@ def _filters(query: ListQuery, now: float) -> dict[str, Q]:
             filters[name] = _NOTHING if "\x00" in value else Q(**{column: value})
     if query.age:
         filters["age"] = _older(now, AGES[query.age])
+    if query.stops:
+        filters["stops"] = _stops_filter(query.stops, utc_day(now))
     return filters
+
+
+# --- Stops working: the same buckets as `listing.stops_bucket` -----------------------------
+
+
+def _stops_filter(key: str, today: datetime.date) -> Q:
+    if key == "past":
+        return Q(stops_on__lt=today)
+    return Q(stops_on__gte=today, stops_on__lte=today + datetime.timedelta(days=int(key)))
+
+
+def _stops_bucket(now: float) -> Case:
+    today = utc_day(now)
+    return Case(
+        When(stops_on__lt=today, then=Value("past")),
+        When(stops_on__lte=today + datetime.timedelta(days=30), then=Value("30")),
+        When(stops_on__lte=today + datetime.timedelta(days=90), then=Value("90")),
+        default=Value(""),
+    )
 
 
 def _older(now: float, days: int) -> Q:
@@ -249,8 +291,8 @@ def _ordering(sort: str) -> list[OrderBy]:
     column = sort.removeprefix("-")
     if column == "created":
         key = _nulls(F("created"), descending, nulls_smallest=True)
-    elif column == "shutdown_date":
-        key = _nulls(F("shutdown_date"), descending, nulls_smallest=False)
+    elif column in ("shutdown_date", "stops_on"):
+        key = _nulls(F(column), descending, nulls_smallest=False)
     else:
         name = {"id": "model_id_folded", "owned_by": "owned_by_folded"}.get(column, column)
         key = OrderBy(F(name), descending=descending)

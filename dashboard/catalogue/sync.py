@@ -24,7 +24,7 @@ from django.utils import timezone
 from dashboard import dbwrites
 from dashboard.models import AuditEntry
 
-from . import bulk, conf, drift
+from . import bulk, conf, drift, stops
 from .items import Item, normalise
 from .models import CatalogueModel, Change, SyncRun, UpstreamState
 
@@ -248,6 +248,7 @@ def _write(run: SyncRun, items: dict[str, Item], now: datetime.datetime) -> None
         gone=gone,
     )
     Change.objects.bulk_create(changes, batch_size=BATCH)  # few: only what changed
+    stops.update_stops(upstream)  # set-based: a base's new date reaches its fine-tunes
     UpstreamState.objects.filter(upstream=upstream).update(last_success_at=now)
     run.seen = len(items)
     run.appeared = len(new)

@@ -52,3 +52,37 @@ def utc(timestamp: int | float | None) -> str:
 def iso(timestamp: int | float | None) -> str:
     moment = _moment(timestamp)
     return moment.isoformat() if moment else ""
+
+
+def days_left(day: datetime.date, today: datetime.date | None = None) -> int:
+    """Whole days from today (UTC) to `day`: negative once it has passed."""
+    return (day - (today or datetime.datetime.now(tz=datetime.UTC).date())).days
+
+
+@register.filter
+def stops_words(day: datetime.date | None) -> str:
+    """A stop date as "in 12 days" / "today" / "stopped 3 days ago" (UTC days)."""
+    if day is None:
+        return ""
+    days = days_left(day)
+    if days == 0:
+        return "stops today"
+    if days > 0:
+        return f"in {days} day{'' if days == 1 else 's'}"
+    return f"stopped {-days} day{'' if days == -1 else 's'} ago"
+
+
+@register.filter
+def days_until(day: datetime.date | None) -> int | None:
+    """Whole days from today (UTC) to `day`, negative once past; None without a day."""
+    return None if day is None else days_left(day)
+
+
+@register.filter
+def stops_days(days: int) -> str:
+    """Days left (negative: past) as "in 3 days" / "today" / "3 days ago"."""
+    if days == 0:
+        return "today"
+    count = abs(days)
+    text = f"{count} day{'' if count == 1 else 's'}"
+    return f"in {text}" if days > 0 else f"{text} ago"

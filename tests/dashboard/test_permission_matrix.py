@@ -43,6 +43,7 @@ LOGIN = Redirect("/login/?next=", prefix=True)  # the sign-in page, then back (4
 TO_LIST = Redirect("/u/default/models/")
 MOVED = Redirect("/u/default/models/", prefix=True, status=307)  # the old URLs, method kept
 TO_SIGN_IN = Redirect("/login/")
+TO_SHUTDOWNS = Redirect("/u/default/shutdowns/")
 TO_HOME = Redirect("/")
 TO_JOB = Redirect(f"/u/default/jobs/{JOB}/")
 NEW_JOB = Redirect("/u/default/jobs/", prefix=True)  # an approved request's new job
@@ -92,6 +93,15 @@ TABLE: dict[str, Row] = {
     "u/<upstream:alias>/models/export.csv": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
     "u/<upstream:alias>/models/export.json": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
     "u/<upstream:alias>/copy-status/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
+    # Shutdowns: everyone who sees the upstream looks; owners select a day's fine-tunes (the
+    # POST lacks the day: back to the page, nothing selected).
+    "u/<upstream:alias>/shutdowns/": _row((LOGIN, 200, 200, 200), SIGNED_IN_ONLY_405),
+    "u/<upstream:alias>/shutdowns/select/": _row(
+        SIGNED_IN_ONLY_405,
+        SIGNED_IN_ONLY_405,
+        POST=(LOGIN, 403, 403, TO_SHUTDOWNS),
+        POST_confirmed=(LOGIN, 403, 403, TO_SHUTDOWNS),
+    ),
     # Deletion jobs: admins look, owners act; support has no access. No cell calls upstream
     # (creating and confirming only queue work; the owner's POSTs lack what they need).
     "u/<upstream:alias>/jobs/": _row((LOGIN, 403, 200, 200), SIGNED_IN_ONLY_405),

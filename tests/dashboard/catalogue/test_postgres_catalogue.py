@@ -14,7 +14,8 @@ SYNC_AND_LIST = """
     import time
     from dashboard import listing
     from dashboard.catalogue import queries
-    from dashboard.catalogue.models import Change
+    from dataclasses import replace
+    from dashboard.catalogue.models import CatalogueModel, Change
     from dashboard.catalogue.sync import sync_models
     from dashboard.listing import SORTS, ListQuery, Row
 
@@ -40,11 +41,13 @@ SYNC_AND_LIST = """
     second = sync_models("pg", items(changed_every=30))
     print("second", second.changed, second.unchanged, second.rows_written,
           Change.objects.filter(upstream="pg", kind="changed").count())
-    rows = [Row.from_api(m) for m in items(changed_every=30)]
+    stops = dict(CatalogueModel.objects.filter(upstream="pg").values_list("model_id", "stops_on"))
+    rows = [replace(Row.from_api(m), stops_on=stops[m["id"]]) for m in items(changed_every=30)]
     now = time.time()
     mismatches = []
     for filters in ({}, {"q": "j000"}, {"q": "STRASSE"}, {"owner": "org-3"},
-                    {"kind": "fine-tuned", "base": "gpt-4o-mini", "age": "365"}):
+                    {"kind": "fine-tuned", "base": "gpt-4o-mini", "age": "365"},
+                    {"stops": "90"}, {"stops": "past", "kind": "base"}):
         for sort in [f"{d}{c}" for c in SORTS for d in ("", "-")]:
             for page in (1, 3, 999):
                 query = ListQuery(**filters, sort=sort, page=page, per_page=50)

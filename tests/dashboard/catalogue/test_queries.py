@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from dashboard import listing
 from dashboard.catalogue import queries
-from dashboard.catalogue.models import Change
+from dashboard.catalogue.models import CatalogueModel, Change
 from dashboard.catalogue.sync import sync_models
 from dashboard.listing import SORTS, ListQuery, Row
 
@@ -59,6 +60,12 @@ def catalogue_items() -> list[dict[str, Any]]:
         if n % 9 == 0:
             del item["owned_by"]
         items.append(item)
+    today = datetime.datetime.fromtimestamp(NOW, tz=datetime.UTC).date()
+    for n, days in enumerate((-1, 0, 30, 31, 90, 91)):  # either side of the Stops cut-offs
+        day = (today + datetime.timedelta(days=days)).isoformat()
+        items.append({"id": f"stops-{n}", "owned_by": "system", "shutdown_date": day})
+    soon = (today + datetime.timedelta(days=20)).isoformat()  # its fine-tunes stop with it:
+    items.append({"id": "gpt-4.1-mini", "owned_by": "system", "shutdown_date": soon})
     for days in (30, 90, 365):  # one second either side of each cut-off
         cutoff = NOW - days * DAY
         items.append({"id": f"edge-{days}-before", "created": int(cutoff), "owned_by": "edge"})
@@ -88,6 +95,11 @@ FILTERS: list[dict[str, str]] = [
     {"kind": "fine-tuned", "base": "gpt-4o-mini-2024-07-18", "q": "s"},
     {"owner": "system", "kind": "fine-tuned"},
     {"q": "edge", "age": "90", "kind": "base"},
+    {"stops": "30"},
+    {"stops": "90"},
+    {"stops": "past"},
+    {"stops": "90", "kind": "fine-tuned"},
+    {"q": "stops", "stops": "past", "owner": "system"},
 ]
 
 
@@ -98,7 +110,10 @@ def test_the_database_page_and_facets_equal_the_listing_functions(
 ) -> None:
     items = catalogue_items()
     sync_models("default", items)
-    rows = [Row.from_api(item) for item in items]
+    stops = dict(
+        CatalogueModel.objects.values_list("model_id", "stops_on")
+    )  # a fine-tune's comes from its base model's row
+    rows = [replace(Row.from_api(item), stops_on=stops[item["id"]]) for item in items]
 
     # Both ways to the rows: by id when few match (the default here), by the sort's index.
     for few, page in itertools.product((queries.FEW, 0), (1, 2, 3, 99)):
@@ -135,7 +150,11 @@ def test_gone_models_and_other_upstreams_are_not_listed() -> None:
 def test_a_page_is_built_in_at_most_three_queries() -> None:
     sync_models("default", catalogue_items())
 
-    for query in (ListQuery(), ListQuery(q="acme", owner="acme", age="30", sort="id")):
+    for query in (
+        ListQuery(),
+        ListQuery(q="acme", owner="acme", age="30", sort="id"),
+        ListQuery(stops="90", sort="-stops_on"),
+    ):
         with CaptureQueriesContext(connection) as captured:
             queries.list_page("default", query, NOW)
         assert len(captured) <= 3, [q["sql"] for q in captured]
