@@ -55,7 +55,7 @@ from dashboard.catalogue.sync import Fetched, record_deletion, refresh
 from dashboard.catalogue.tasks import is_pending, read_list
 from dashboard.converters import is_valid_model_id
 from dashboard.deletion import delete_model, record_event
-from dashboard.listing import BASE_OWNERS, parse_fine_tune
+from dashboard.listing import BASE_OWNERS
 from dashboard.models import AuditEntry
 from dashboard.upstreams import (
     MIN_ATTEMPT_SECONDS,
@@ -393,7 +393,6 @@ def _judge(
         row.model_id: row
         for row in CatalogueModel.objects.filter(upstream=job.upstream, model_id__in=ids)
     }
-    bases = _base_shutdowns(job.upstream, known.values())
     held = dict(
         JobItem.objects.filter(upstream=job.upstream, model_id__in=ids, holds_lock=True)
         .exclude(job=job)
@@ -418,7 +417,7 @@ def _judge(
             item.refusal_text = f"Already in open job #{held[item.model_id]}."
         else:
             item.verdict = Verdict.READY
-            item.notes = _notes(item.model_id, data, known.get(item.model_id), bases, now)
+            item.notes = _notes(known.get(item.model_id), now)
             candidates.append(item)
     _lock(job, candidates)
     JobItem.objects.bulk_update(
@@ -454,44 +453,24 @@ def _lock(job: DeletionJob, candidates: list[JobItem]) -> None:
             item.refusal_text = f"Already in open job #{other}."
 
 
-def _base_shutdowns(upstream: str, rows: Any) -> dict[str, Any]:
-    """The shutdown date of each base model the given fine-tunes are built on (catalogue)."""
-    names = {row.base_model for row in rows if row.base_model}
-    return dict(
-        CatalogueModel.objects.filter(
-            upstream=upstream, model_id__in=names, shutdown_date__isnull=False
-        ).values_list("model_id", "shutdown_date")
-    )
-
-
-def _notes(
-    model_id: str,
-    data: Mapping[str, Any],
-    row: CatalogueModel | None,
-    bases: Mapping[str, Any],
-    now: Any,
-) -> list[str]:
-    """What the owner should see before deleting a ready item (it is not refused for these)."""
-    notes: list[str] = []
+def _notes(row: CatalogueModel | None, now: datetime) -> list[str]:
+    """What the owner should see before deleting a ready item (it is not refused for these):
+    new since yesterday, and the day it stops working (its own shutdown date, or its base
+    model's: the catalogue's `stops_on`) when that has passed or comes within 90 days."""
     if row is None:
-        notes.append("Not in the dashboard's copy yet: the API listed it during the check.")
-    elif now - row.first_seen < NEW_WITHIN:
+        return ["Not in the dashboard's copy yet: the API listed it during the check."]
+    notes: list[str] = []
+    if now - row.first_seen < NEW_WITHIN:
         notes.append("New since yesterday.")
-    today = now.date()
-    shutdown = row.shutdown_date if row else None
-    if shutdown and shutdown <= today:
-        notes.append(f"Its shutdown date has passed ({shutdown:%Y-%m-%d}).")
-    fine_tune = parse_fine_tune(model_id)
-    base_end = bases.get(fine_tune.base) if fine_tune else None
-    if fine_tune and base_end:
-        if base_end <= today:
-            notes.append(f"Its base model {fine_tune.base} shut down on {base_end:%Y-%m-%d}.")
-        elif (base_end - today).days <= SOON_DAYS:
-            notes.append(
-                f"Its base model {fine_tune.base} shuts down on {base_end:%Y-%m-%d} "
-                f"(in {(base_end - today).days} days)."
-            )
-    del data
+    stops, because = row.stops_on, row.stops_because
+    if stops is None:
+        return notes
+    days = (stops - now.date()).days
+    whose = "" if because in ("", row.model_id) else f", with its base model {because}"
+    if days <= 0:
+        notes.append(f"Stopped working on {stops:%Y-%m-%d}{whose}.")
+    elif days <= SOON_DAYS:
+        notes.append(f"Stops working on {stops:%Y-%m-%d} (in {days} days){whose}.")
     return notes
 
 

@@ -466,3 +466,20 @@ def test_a_later_check_settles_an_unknown_item_in_the_ledger(
 
     item = _items(job)[FT[0]]
     assert item.outcome == "deleted" and "Reconciled" in item.message
+
+
+@pytest.mark.parametrize(
+    ("days", "words"), [(-3, "Stopped working on {d}"), (20, "Stops working on {d} (in 20 days)")]
+)
+def test_the_check_notes_when_a_model_stopped_or_soon_stops_working_with_its_base(
+    api: respx.MockRouter, olivia: User, days: int, words: str
+) -> None:
+    base = "gpt-4o-mini-2024-07-18"
+    day = (timezone.now().date() + timedelta(days=days)).isoformat()
+    listed = [_model(FT[0]), {**_model(base, "system"), "shutdown_date": day}]
+    api.get("/models").respond(json={"object": "list", "data": listed})
+
+    job = _checked(olivia, [FT[0]])
+
+    expected = words.format(d=day) + f", with its base model {base}."
+    assert expected in _items(job)[FT[0]].notes
