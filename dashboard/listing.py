@@ -17,7 +17,10 @@ from .converters import is_valid_model_id
 BASE_OWNERS = frozenset({"system", "openai", "openai-internal"})
 PAGE_SIZES = (25, 50, 100, 200)
 AGES = {"30": 30, "90": 90, "365": 365}
-SORTS = ("id", "owned_by", "created", "shutdown_date", "kind")
+SORTS = ("id", "owned_by", "created", "shutdown_date", "kind", "last_used")
+# "Idle for more than N days": no requests in the last N days (none in the days read counts),
+# and created more than N days ago. Offered only for N up to the days of usage read.
+IDLE = {"30": 30, "90": 90, "180": 180}
 KINDS = {"base": "Base", "fine-tuned": "Fine-tuned"}
 COLUMNS = [
     ("id", "ID"),
@@ -25,6 +28,7 @@ COLUMNS = [
     ("owned_by", "Owner"),
     ("created", "Created"),
     ("shutdown_date", "Shutdown"),
+    ("last_used", "Last used"),
     ("actions", "Actions"),
 ]
 
@@ -58,6 +62,7 @@ class Row:
     shutdown_date: str | None
     fine_tune: FineTune | None
     data: dict[str, Any]
+    last_used: datetime.date | None = None  # from the Usage API (see dashboard.usage)
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Row:
@@ -103,6 +108,7 @@ class ListQuery:
     kind: str = ""
     base: str = ""
     age: str = ""
+    idle: str = ""
     sort: str = "-created"
     page: int = 1
     per_page: int = 50
@@ -123,6 +129,7 @@ class ListQuery:
             kind=params.get("kind", "") if params.get("kind") in KINDS else "",
             base=params.get("base", "")[:200],
             age=params.get("age", "") if params.get("age") in AGES else "",
+            idle=params.get("idle", "") if params.get("idle") in IDLE else "",
             sort=sort if sort.removeprefix("-") in SORTS else cls.sort,
             page=max(1, number("page", 1)),
             per_page=per_page if per_page in PAGE_SIZES else cls.per_page,
@@ -136,7 +143,7 @@ class ListQuery:
         defaults = ListQuery()
         return {
             name: getattr(query, name)
-            for name in ("q", "owner", "kind", "base", "age", "sort", "page", "per_page")
+            for name in ("q", "owner", "kind", "base", "age", "idle", "sort", "page", "per_page")
             if getattr(query, name) != getattr(defaults, name)
         }
 
@@ -150,7 +157,7 @@ class ListQuery:
             return self.url(sort=f"-{column}")
         if self.sort == f"-{column}":
             return self.url(sort=column)
-        return self.url(sort=f"-{column}" if column == "created" else column)
+        return self.url(sort=f"-{column}" if column in ("created", "last_used") else column)
 
     def aria_sort(self, column: str) -> str:
         if self.sort == column:
@@ -172,7 +179,7 @@ class ListQuery:
 
     @property
     def is_filtered(self) -> bool:
-        return any((self.q, self.owner, self.kind, self.base, self.age))
+        return any((self.q, self.owner, self.kind, self.base, self.age, self.idle))
 
 
 def _predicates(query: ListQuery, now: float) -> dict[str, Callable[[Row], bool]]:
@@ -189,7 +196,25 @@ def _predicates(query: ListQuery, now: float) -> dict[str, Callable[[Row], bool]
     if query.age:
         cutoff = now - AGES[query.age] * 86400
         preds["age"] = lambda r: r.created < cutoff
+    if query.idle:
+        preds["idle"] = idle_predicate(IDLE[query.idle], now)
     return preds
+
+
+def utc_today(now: float) -> datetime.date:
+    return datetime.datetime.fromtimestamp(now, tz=datetime.UTC).date()
+
+
+def idle_predicate(days: int, now: float) -> Callable[[Row], bool]:
+    """Idle for more than `days`: no use since, and older than that (never used counts)."""
+    since = utc_today(now) - datetime.timedelta(days=days)
+    cutoff = now - days * 86400
+    return lambda r: (r.last_used is None or r.last_used < since) and r.created < cutoff
+
+
+def idle_options(usage_days: int | None) -> list[str]:
+    """The idle filter's values that the days read can answer (none without usage)."""
+    return [key for key, days in IDLE.items() if usage_days is not None and days <= usage_days]
 
 
 def _matching(rows: Iterable[Row], preds: Iterable[Callable[[Row], bool]]) -> list[Row]:
@@ -206,14 +231,17 @@ class Facet:
     total: int = 0  # what "Any" counts: the rows that every *other* active filter lets through
 
 
-def facets(rows: list[Row], query: ListQuery, now: float) -> list[Facet]:
-    """Each filter's options with counts, given every *other* active filter."""
+def facets(
+    rows: list[Row], query: ListQuery, now: float, *, usage_days: int | None = None
+) -> list[Facet]:
+    """Each filter's options with counts, given every *other* active filter (the idle one
+    with the options `usage_days` can answer)."""
     preds = _predicates(query, now)
 
     def others(name: str) -> list[Row]:
         return _matching(rows, (p for key, p in preds.items() if key != name))
 
-    narrowed = {name: others(name) for name in ("owner", "kind", "base", "age")}
+    narrowed = {name: others(name) for name in ("owner", "kind", "base", "age", "idle")}
     owners = Counter(r.owned_by for r in narrowed["owner"])
     kinds = Counter(r.kind for r in narrowed["kind"])
     bases = Counter(r.base_model for r in narrowed["base"] if r.base_model)
@@ -228,9 +256,19 @@ def facets(rows: list[Row], query: ListQuery, now: float) -> list[Facet]:
         Facet("base", "Base model", [(b, b, n) for b, n in sorted(bases.items())], query.base),
         Facet("age", "Age", ages, query.age),
     ]
+    if offered := idle_options(usage_days):
+        idle_rows = narrowed["idle"]
+        counts = [
+            (key, IDLE_LABEL.format(IDLE[key]), sum(map(idle_predicate(IDLE[key], now), idle_rows)))
+            for key in offered
+        ]
+        found.append(Facet("idle", "Usage", counts, query.idle))
     for facet in found:
         facet.total = len(narrowed[facet.name])
     return found
+
+
+IDLE_LABEL = "Idle for more than {} days"
 
 
 def _sort_key(column: str) -> Callable[[Row], Any]:
@@ -238,6 +276,8 @@ def _sort_key(column: str) -> Callable[[Row], Any]:
         return lambda r: (r.created, r.id)
     if column == "shutdown_date":
         return lambda r: (r.shutdown_date is None, r.shutdown_date or "", r.id)
+    if column == "last_used":  # not used in the days read: the oldest
+        return lambda r: (r.last_used is not None, r.last_used or datetime.date.min, r.id)
     return lambda r: (str(getattr(r, column)).casefold(), r.id)
 
 

@@ -31,8 +31,14 @@ def insert(upstream: str, items: Iterable[Item], now: datetime.datetime) -> int:
     db = router.db_for_write(CatalogueModel)
     ops = connections[db].ops
     stamp = ops.adapt_datetimefield_value(now)
-    names = ("upstream", "model_id", *_ITEM_COLUMNS, "first_seen", "last_seen", "gone_at")
-    rows = [(upstream, item.model_id, *_values(item, ops), stamp, stamp, None) for item in items]
+    # stops_because: NOT NULL without a database default (migration 0003); "" until set.
+    names = (
+        *("upstream", "model_id", *_ITEM_COLUMNS),
+        *("first_seen", "last_seen", "gone_at", "stops_because"),
+    )
+    rows = [
+        (upstream, item.model_id, *_values(item, ops), stamp, stamp, None, "") for item in items
+    ]
     placeholders = ", ".join(["%s"] * len(names))
     sql = f"INSERT INTO {_table(db)} ({_columns(db, names)}) VALUES ({placeholders})"
     return _executemany(db, sql, rows)
