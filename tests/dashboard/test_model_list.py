@@ -427,6 +427,7 @@ def test_sorted_column_header_carries_aria_sort(owner: Client, sandbox: int) -> 
         "owned_by": "ascending",
         "created": "none",
         "shutdown_date": "none",
+        "last_used": "none",
     }
     assert descending["id"] == "descending"
     assert descending["owned_by"] == "none"
@@ -435,7 +436,7 @@ def test_sorted_column_header_carries_aria_sort(owner: Client, sandbox: int) -> 
 def test_clicking_the_sorted_column_again_flips_its_direction(owner: Client, sandbox: int) -> None:
     response = owner.get("/u/default/models/", {"sort": "id", "q": "acme"})
 
-    columns = ("id", "kind", "owned_by", "created", "shutdown_date")
+    columns = ("id", "kind", "owned_by", "created", "shutdown_date", "last_used")
     links = dict(zip(columns, _sort_links(response), strict=True))
     assert _params(links["id"])["sort"] == ["-id"]
     assert _params(links["owned_by"])["sort"] == ["owned_by"]
@@ -539,7 +540,7 @@ def test_sort_links_keep_search_filters_and_page_size_and_go_back_to_page_one(
     )
 
     links = _sort_links(response)
-    assert len(links) == 5
+    assert len(links) == 6
     for link in links:
         params = _params(link)
         assert params["q"] == ["acme"]
@@ -628,8 +629,9 @@ def test_users_who_may_not_delete_see_no_actions_column_at_all(
     response = browser.get("/u/default/models/", {"per_page": 25})
 
     assert _actions_cells(response) == ([], [])
-    assert len(find_all(response.content, "th", scope="col")) == 5
-    assert len(find_all(response.content, "td")) == 25 * 5  # five cells on each of 25 rows
+    assert len(find_all(response.content, "th", scope="col")) == 6  # id, kind, owner, created, shutdown, last used
+    # five cells on each of 25 rows, and "Last used" said once across them (not read yet)
+    assert len(find_all(response.content, "td")) == 25 * 5 + 1
 
 
 def test_owners_see_the_actions_column_on_every_row(owner: Client, sandbox: int) -> None:
