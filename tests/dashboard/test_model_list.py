@@ -629,7 +629,7 @@ def test_users_who_may_not_delete_see_no_actions_column_at_all(
     response = browser.get("/u/default/models/", {"per_page": 25})
 
     assert _actions_cells(response) == ([], [])
-    assert len(find_all(response.content, "th", scope="col")) == 6  # id, kind, owner, created, shutdown, last used
+    assert len(find_all(response.content, "th", scope="col")) == 6  # with Last used
     # five cells on each of 25 rows, and "Last used" said once across them (not read yet)
     assert len(find_all(response.content, "td")) == 25 * 5 + 1
 
