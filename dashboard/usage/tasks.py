@@ -13,8 +13,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
-from django.tasks import TaskResultStatus, task
+from django.tasks import task
 from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
@@ -86,11 +85,13 @@ def _queued_now(upstream: str) -> bool:
     """A reading waits that will run now (not a scheduled one for later)."""
     backend = read_usage_task.get_backend()
     if isinstance(backend, DatabaseBackend):
-        return DBTaskResult.objects.filter(
-            Q(run_after__isnull=True) | Q(run_after__lte=timezone.now()),
-            status=TaskResultStatus.READY,
-            task_path=read_usage_task.module_path,
-            backend_name=backend.alias,
-            args_kwargs__args__0=upstream,
-        ).exists()
+        return (
+            DBTaskResult.objects.ready()  # READY, and due now (not scheduled for later)
+            .filter(
+                task_path=read_usage_task.module_path,
+                backend_name=backend.alias,
+                args_kwargs__args__0=upstream,
+            )
+            .exists()
+        )
     return is_pending(read_usage_task, upstream)
