@@ -63,8 +63,11 @@ from dashboard.upstreams import (
     describe_error,
     get_upstream,
 )
+from dashboard.usage.queries import requests_since
 
 from .models import DeletionJob, DeletionRequest, JobItem
+
+USED_WITHIN = 30  # days: a model used in them gets a note in the check (usage, admin key)
 
 log = logging.getLogger(__name__)
 
@@ -391,6 +394,7 @@ def _judge(
         for row in CatalogueModel.objects.filter(upstream=job.upstream, model_id__in=ids)
     }
     bases = _base_shutdowns(job.upstream, known.values())
+    used = _recent_requests(job.upstream, known.values(), now)
     held = dict(
         JobItem.objects.filter(upstream=job.upstream, model_id__in=ids, holds_lock=True)
         .exclude(job=job)
@@ -416,6 +420,7 @@ def _judge(
         else:
             item.verdict = Verdict.READY
             item.notes = _notes(item.model_id, data, known.get(item.model_id), bases, now)
+            item.notes += _usage_note(known.get(item.model_id), used, now)
             candidates.append(item)
     _lock(job, candidates)
     JobItem.objects.bulk_update(
@@ -459,6 +464,26 @@ def _base_shutdowns(upstream: str, rows: Any) -> dict[str, Any]:
             upstream=upstream, model_id__in=names, shutdown_date__isnull=False
         ).values_list("model_id", "shutdown_date")
     )
+
+
+def _recent_requests(upstream: str, rows: Any, now: Any) -> dict[str, int]:
+    """Requests in the last USED_WITHIN days of the models used in them (usage, one query)."""
+    since = now.date() - timedelta(days=USED_WITHIN - 1)
+    recent = [row.model_id for row in rows if row.last_used and row.last_used >= since]
+    return requests_since(upstream, recent, since) if recent else {}
+
+
+def _usage_note(row: CatalogueModel | None, used: Mapping[str, int], now: Any) -> list[str]:
+    """ "Used N days ago (R requests in the last 30 days)" for a model used lately."""
+    if row is None or row.model_id not in used or row.last_used is None:
+        return []
+    ago = (now.date() - row.last_used).days
+    when = "today" if ago == 0 else "yesterday" if ago == 1 else f"{ago} days ago"
+    requests = used[row.model_id]
+    return [
+        f"Used {when} ({requests:,} request{'' if requests == 1 else 's'} "
+        f"in the last {USED_WITHIN} days)."
+    ]
 
 
 def _notes(

@@ -107,12 +107,18 @@ def model_usage(alias: str, model_id: str, today: datetime.date) -> ModelUsage:
 
 
 def requests_since(alias: str, model_ids: Iterable[str], day: datetime.date) -> dict[str, int]:
-    """Requests per model from `day` on (models without any are left out): one query."""
+    """Requests per model from `day` on (models without any are left out): one query per 500
+    models."""
     wanted = list(model_ids)
-    found = (
-        ModelDay.objects.filter(upstream=alias, model_id__in=wanted, day__gte=day)
-        .values("model_id")
-        .annotate(n=Sum("requests"))
-        .values_list("model_id", "n")
-    )
-    return {model_id: n for model_id, n in found if n}
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        sums = (
+            ModelDay.objects.filter(
+                upstream=alias, model_id__in=wanted[start : start + 500], day__gte=day
+            )
+            .values("model_id")
+            .annotate(n=Sum("requests"))
+            .values_list("model_id", "n")
+        )
+        found.update((model_id, n) for model_id, n in sums if n)
+    return found
