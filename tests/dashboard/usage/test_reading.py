@@ -240,3 +240,21 @@ def test_a_page_queues_one_reading_when_usage_is_due(admin_api: respx.MockRouter
     assert request_usage_read("default") == "queued"
     assert request_usage_read("default") == "already queued"
     assert DBTaskResult.objects.filter(task_path__endswith="read_usage_task").count() == 1
+
+
+def test_the_task_reads_and_schedules_the_next_reading_an_interval_later(
+    admin_api: respx.MockRouter, settings: Any
+) -> None:
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from dashboard.usage.tasks import read_usage_task
+
+    settings.USAGE_REFRESH_SECONDS = 3600
+    admin_api.get(USAGE).mock(return_value=page())
+
+    outcome = read_usage_task.call("default")
+
+    assert outcome["outcome"] == "succeeded"
+    waiting = DBTaskResult.objects.get(task_path__endswith="read_usage_task")
+    assert waiting.run_after > timezone.now() + datetime.timedelta(minutes=59)
