@@ -98,8 +98,7 @@ def _sandbox(alias: str, **options: Any) -> Upstream:
         api_key=settings.SANDBOX_API_KEY,
         organization=None,
         is_sandbox=True,
-        admin_api_key=settings.SANDBOX_ADMIN_KEY,
-        **{**_defaults(), **options},
+        **{"admin_api_key": settings.SANDBOX_ADMIN_KEY, **_defaults(), **options},
     )
 
 
@@ -119,6 +118,8 @@ def _from_options(alias: str, options: dict[str, Any]) -> Upstream:
     }
     name = str(opts.get("LABEL") or "")
     if opts.get("SANDBOX"):
+        if "ADMIN_API_KEY" in opts:  # "" shows the sandbox without its Usage API
+            tuning["admin_api_key"] = str(opts["ADMIN_API_KEY"] or "")
         return _sandbox(alias, name=name, **tuning)
     key = opts.get("API_KEY") or os.environ.get(str(opts.get("API_KEY_ENV") or ""), "")
     admin = opts.get("ADMIN_API_KEY") or os.environ.get(str(opts.get("ADMIN_API_KEY_ENV") or ""))

@@ -29,6 +29,10 @@ class Chart:
     last: datetime.date
 
     @property
+    def peak_text(self) -> str:
+        return f"{self.peak:,}"
+
+    @property
     def used_days(self) -> list[Bar]:
         """The days with requests, newest first (the table under the chart)."""
         return [bar for bar in reversed(self.bars) if bar.requests]

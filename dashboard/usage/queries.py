@@ -74,6 +74,10 @@ class KeyUse:
     requests: int
     last_day: datetime.date
 
+    @property
+    def requests_text(self) -> str:
+        return f"{self.requests:,}"
+
 
 @dataclass(frozen=True)
 class ModelUsage:

@@ -246,5 +246,5 @@ def test_the_detail_page_draws_90_days_of_requests_and_lists_the_keys(
     cells = [td.text for td in find_all(table, "td")]
     shown = [cells[n : n + 5] for n in range(0, len(cells), 5)]
     assert shown == [
-        [k["api_key_id"], "—", "—", str(k["n"]), f"{k['last']:%Y-%m-%d}"] for k in keys
+        [k["api_key_id"], "—", "—", f"{k['n']:,}", f"{k['last']:%Y-%m-%d}"] for k in keys
     ]
