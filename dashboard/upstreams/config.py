@@ -118,11 +118,13 @@ def _from_options(alias: str, options: dict[str, Any]) -> Upstream:
     }
     name = str(opts.get("LABEL") or "")
     if opts.get("SANDBOX"):
+        admin: dict[str, str] = {}
         if "ADMIN_API_KEY" in opts:  # "" shows the sandbox without its Usage API
-            tuning["admin_api_key"] = str(opts["ADMIN_API_KEY"] or "")
-        return _sandbox(alias, name=name, **tuning)
+            admin["admin_api_key"] = str(opts["ADMIN_API_KEY"] or "")
+        return _sandbox(alias, name=name, **tuning, **admin)
     key = opts.get("API_KEY") or os.environ.get(str(opts.get("API_KEY_ENV") or ""), "")
-    admin = opts.get("ADMIN_API_KEY") or os.environ.get(str(opts.get("ADMIN_API_KEY_ENV") or ""))
+    admin_env = str(opts.get("ADMIN_API_KEY_ENV") or "")
+    admin_key = opts.get("ADMIN_API_KEY") or os.environ.get(admin_env, "")
     return Upstream(
         alias=alias,
         base_url=str(opts.get("BASE_URL") or OPENAI_BASE_URL).rstrip("/"),
@@ -130,7 +132,7 @@ def _from_options(alias: str, options: dict[str, Any]) -> Upstream:
         organization=opts.get("ORGANIZATION") or None,
         project=opts.get("PROJECT") or None,
         name=name,
-        admin_api_key=str(admin or ""),
+        admin_api_key=str(admin_key or ""),
         **{**_defaults(), **tuning},
     )
 
