@@ -5,6 +5,7 @@ per model, API key and day, and how far the reading has got.
 UsageState (1 per alias) ── first day kept, last complete day read, lease, backoff, last error
 ModelDay (alias + model + day) ── requests, input/output tokens
 KeyDay (alias + model + api key id + day) ── requests
+KeyName (alias + api key id) ── name and owner, from the Admin API's project API keys
 ```
 """
 
@@ -58,6 +59,28 @@ class KeyDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.upstream}: {self.model_id} via {self.api_key_id} on {self.day}"
+
+
+class KeyName(models.Model):
+    """An API key's name and owner as the Admin API said (`GET /organization/projects/{id}/
+    api_keys`), for the projects the usage came from; a deleted key has none."""
+
+    upstream = models.CharField(max_length=64)
+    api_key_id = models.CharField(max_length=200)
+    project_id = models.CharField(max_length=200, blank=True)
+    name = models.CharField(max_length=300, blank=True)
+    owner_type = models.CharField(max_length=32, blank=True)  # "user" / "service_account"
+    owner_name = models.CharField(max_length=300, blank=True)
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar = ["upstream", "api_key_id"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["upstream", "api_key_id"], name="usage_unique_key_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upstream}: {self.api_key_id} ({self.name})"
 
 
 class UsageState(models.Model):

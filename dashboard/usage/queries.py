@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from dashboard.upstreams import Upstream
 
-from .models import KeyDay, ModelDay, UsageState
+from .models import KeyDay, KeyName, ModelDay, UsageState
 from .reading import DAY, utc_day
 from .tasks import refresh_interval, request_usage_read
 
@@ -73,6 +73,9 @@ class KeyUse:
     api_key_id: str
     requests: int
     last_day: datetime.date
+    name: str = ""  # from the Admin API ("" when it did not say)
+    owner: str = ""
+    owner_type: str = ""  # "user" / "service_account"
 
     @property
     def requests_text(self) -> str:
@@ -90,23 +93,43 @@ class ModelUsage:
 
 
 def model_usage(alias: str, model_id: str, today: datetime.date) -> ModelUsage:
-    """The chart's days, the last day used and the keys that used it: three queries."""
+    """The chart's days, the last day used and the keys that used it (with their names where
+    the Admin API gave them): four queries."""
     first = today - (CHART_DAYS - 1) * DAY
     rows = ModelDay.objects.filter(upstream=alias, model_id=model_id)
     by_day = dict(rows.filter(day__gte=first).values_list("day", "requests"))
     days = [(first + n * DAY, by_day.get(first + n * DAY, 0)) for n in range(CHART_DAYS)]
     last_used = rows.filter(requests__gt=0).aggregate(last=Max("day"))["last"]
-    keys = (
+    keys = list(
         KeyDay.objects.filter(upstream=alias, model_id=model_id, requests__gt=0)
         .values("api_key_id")
         .annotate(requests=Sum("requests"), last_day=Max("day"))
         .order_by("-requests", "api_key_id")
     )
+    names = {
+        name.api_key_id: name
+        for name in KeyName.objects.filter(
+            upstream=alias, api_key_id__in=[k["api_key_id"] for k in keys]
+        )
+    }
+    found = []
+    for k in keys:
+        named = names.get(k["api_key_id"])
+        found.append(
+            KeyUse(
+                k["api_key_id"],
+                k["requests"],
+                k["last_day"],
+                name=named.name if named else "",
+                owner=named.owner_name if named else "",
+                owner_type=named.owner_type.replace("_", " ") if named else "",
+            )
+        )
     return ModelUsage(
         days=days,
         total=sum(requests for _, requests in days),
         last_used=last_used,
-        keys=[KeyUse(k["api_key_id"], k["requests"], k["last_day"]) for k in keys],
+        keys=found,
     )
 
 

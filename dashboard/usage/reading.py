@@ -13,6 +13,7 @@ Without an admin key nothing is called.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections import defaultdict
 from typing import Literal
 
@@ -26,7 +27,9 @@ from dashboard.catalogue import conf as catalogue_conf
 from dashboard.catalogue.models import CatalogueModel
 from dashboard.upstreams import Upstream, describe_error, get_client, scrub
 
-from .models import KeyDay, ModelDay, UsageState
+from .models import KeyDay, KeyName, ModelDay, UsageState
+
+log = logging.getLogger(__name__)
 
 Skipped = Literal["no admin key", "busy", "backing off"]
 DAY = datetime.timedelta(days=1)
@@ -74,8 +77,9 @@ def read_usage(
     state = UsageState.objects.get(upstream=upstream.alias)
     start = first_day_to_read(state, now)
     try:
-        models, keys = _fetch(upstream, start)
+        models, keys, projects = _fetch(upstream, start)
         _store(upstream.alias, start, now, models, keys)
+        read_key_names(upstream, projects, now)
     except Exception as exc:
         failures = state.consecutive_failures + 1
         UsageState.objects.filter(upstream=upstream.alias).update(
@@ -115,17 +119,19 @@ type ModelTotals = dict[tuple[str, datetime.date], list[int]]  # requests, input
 type KeyTotals = dict[tuple[str, str, datetime.date], int]
 
 
-def _fetch(upstream: Upstream, start: datetime.date) -> tuple[ModelTotals, KeyTotals]:
-    """Every bucket from `start` on (iterating the page follows `next_page`), summed."""
+def _fetch(upstream: Upstream, start: datetime.date) -> tuple[ModelTotals, KeyTotals, set[str]]:
+    """Every bucket from `start` on (iterating the page follows `next_page`), summed; and the
+    projects the keys belong to."""
     usage = get_client(upstream).admin.organization.usage
     page = usage.completions(
         start_time=day_start(start),
         bucket_width="1d",
-        group_by=["model", "api_key_id"],
+        group_by=["model", "api_key_id", "project_id"],
         limit=PAGE_DAYS,
     )
     models: ModelTotals = defaultdict(lambda: [0, 0, 0])
     keys: KeyTotals = defaultdict(int)
+    projects: set[str] = set()
     for bucket in page:
         day = datetime.datetime.fromtimestamp(bucket.start_time, tz=datetime.UTC).date()
         for result in bucket.results:
@@ -136,7 +142,9 @@ def _fetch(upstream: Upstream, start: datetime.date) -> tuple[ModelTotals, KeyTo
             totals[1] += result.input_tokens
             totals[2] += result.output_tokens
             keys[(result.model, result.api_key_id or "", day)] += result.num_model_requests
-    return models, keys
+            if result.project_id:
+                projects.add(result.project_id)
+    return models, keys, projects
 
 
 def _store(
@@ -193,3 +201,36 @@ def fill_last_used(alias: str) -> int:
         .values("day")[:1]
     )
     return CatalogueModel.objects.filter(upstream=alias).update(last_used=Subquery(latest))
+
+
+def read_key_names(upstream: Upstream, projects: set[str], now: datetime.datetime) -> int:
+    """Store the name and owner of every API key of these projects (the Admin API's project API
+    keys, every page); returns how many. A failure here (an admin key without the management
+    scope, say) is logged and leaves the names as they were: the usage read stands."""
+    keys = get_client(upstream).admin.organization.projects.api_keys
+    found: list[KeyName] = []
+    for project in sorted(projects):
+        try:
+            for key in keys.list(project, limit=100):
+                owner = key.owner
+                person = owner and (owner.user or owner.service_account)
+                found.append(
+                    KeyName(
+                        upstream=upstream.alias,
+                        api_key_id=key.id,
+                        project_id=project,
+                        name=(key.name or "")[:300],
+                        owner_type=(owner.type if owner else None) or "",
+                        owner_name=((person.name if person else None) or "")[:300],
+                        fetched_at=now,
+                    )
+                )
+        except modelsclient.APIError as exc:
+            log.warning("usage: API key names of %s: %s", project, _describe(exc))
+    KeyName.objects.bulk_create(
+        found,
+        update_conflicts=True,
+        unique_fields=["upstream", "api_key_id"],
+        update_fields=["project_id", "name", "owner_type", "owner_name", "fetched_at"],
+    )
+    return len(found)

@@ -22,6 +22,7 @@ from dashboard.catalogue.models import CatalogueModel
 from dashboard.catalogue.sync import refresh, sync_models
 from dashboard.catalogue.tasks import fetch_for
 from dashboard.listing import ListQuery
+from dashboard.sandbox.usage import API_KEY_DETAILS
 from dashboard.upstreams import get_upstream
 from dashboard.usage.models import KeyDay, ModelDay, UsageState
 from dashboard.usage.reading import read_usage
@@ -245,6 +246,11 @@ def test_the_detail_page_draws_90_days_of_requests_and_lists_the_keys(
     table = _inside(response.content.decode(), 'class="table usage-keys"', "</table>")
     cells = [td.text for td in find_all(table, "td")]
     shown = [cells[n : n + 5] for n in range(0, len(cells), 5)]
+    named = {  # the sandbox's Admin API: key id -> name, owner (type)
+        key_id: [name, f"{owner} ({kind.replace('_', ' ')})"]
+        for key_id, (name, kind, _, owner, _) in API_KEY_DETAILS.items()
+    }
     assert shown == [
-        [k["api_key_id"], "—", "—", f"{k['n']:,}", f"{k['last']:%Y-%m-%d}"] for k in keys
+        [k["api_key_id"], *named[k["api_key_id"]], f"{k['n']:,}", f"{k['last']:%Y-%m-%d}"]
+        for k in keys
     ]

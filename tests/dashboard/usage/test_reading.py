@@ -73,7 +73,7 @@ def test_the_first_reading_asks_for_the_window_by_day_grouped_by_model_and_key_w
     assert request.headers["authorization"] == f"Bearer {ADMIN_KEY}"
     assert request.url.params["start_time"] == str(day_start(TODAY - 119 * DAY))
     assert request.url.params["bucket_width"] == "1d"
-    assert request.url.params.get_list("group_by[]") == ["model", "api_key_id"]
+    assert request.url.params.get_list("group_by[]") == ["model", "api_key_id", "project_id"]
     state = UsageState.objects.get(upstream="default")
     assert (state.first_day, state.complete_through) == (TODAY - 119 * DAY, TODAY - DAY)
 
@@ -258,3 +258,51 @@ def test_the_task_reads_and_schedules_the_next_reading_an_interval_later(
     assert outcome["outcome"] == "succeeded"
     waiting = DBTaskResult.objects.get(task_path__endswith="read_usage_task")
     assert waiting.run_after > timezone.now() + datetime.timedelta(minutes=59)
+
+
+def _key(key_id: str, name: str, owner: dict[str, Any]) -> dict[str, Any]:
+    return {"object": "organization.project.api_key", "id": key_id, "name": name, "owner": owner}
+
+
+def test_key_names_and_owners_are_read_for_the_projects_the_usage_came_from(
+    admin_api: respx.MockRouter,
+) -> None:
+    from dashboard.usage.models import KeyName
+
+    used = result(FT, "key_a", 3) | {"project_id": "proj_1"}
+    admin_api.get(USAGE).mock(return_value=page(bucket(TODAY, used)))
+    user = {"type": "user", "user": {"id": "user_1", "name": "Ada"}}
+    bot = {"type": "service_account", "service_account": {"id": "svc_1", "name": "bot"}}
+    keys = admin_api.get("/organization/projects/proj_1/api_keys").mock(
+        side_effect=[
+            httpx.Response(200, json={"data": [_key("key_a", "Backend", user)], "has_more": True}),
+            httpx.Response(200, json={"data": [_key("key_b", "Bot", bot)], "has_more": False}),
+        ]
+    )
+
+    read_usage(get_upstream(), now=NOW)
+
+    assert [call.request.url.params.get("after") for call in keys.calls] == [None, "key_a"]
+    assert keys.calls[0].request.headers["authorization"] == f"Bearer {ADMIN_KEY}"
+    names = KeyName.objects.order_by("api_key_id").values_list(
+        "api_key_id", "project_id", "name", "owner_type", "owner_name"
+    )
+    assert list(names) == [
+        ("key_a", "proj_1", "Backend", "user", "Ada"),
+        ("key_b", "proj_1", "Bot", "service_account", "bot"),
+    ]
+
+
+def test_key_names_that_cannot_be_read_leave_the_usage_read(
+    admin_api: respx.MockRouter,
+) -> None:
+    used = result(FT, "key_a", 3) | {"project_id": "proj_1"}
+    admin_api.get(USAGE).mock(return_value=page(bucket(TODAY, used)))
+    admin_api.get("/organization/projects/proj_1/api_keys").mock(
+        return_value=httpx.Response(403, json={"error": {"message": "Missing scopes"}})
+    )
+
+    state = read_usage(get_upstream(), now=NOW)
+
+    assert not isinstance(state, str) and state.last_error == ""
+    assert ModelDay.objects.get().requests == 3
