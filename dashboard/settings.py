@@ -195,9 +195,10 @@ UPSTREAMS: dict[str, dict[str, object]] = env.json("UPSTREAMS", default={})
 # --- Usage ("last used", from the Usage API with an upstream's admin key) -------------------
 # How many UTC days back the first read goes (and the window kept), how often it reads again,
 # and how long after a day ends it counts as complete (until then it is read again each run).
-USAGE_DAYS = env.int("USAGE_DAYS", default=120)
-USAGE_REFRESH_SECONDS = env.int("USAGE_REFRESH_SECONDS", default=3600)
-USAGE_SETTLE_HOURS = env.float("USAGE_SETTLE_HOURS", default=6.0)
+# Plain settings for now (not environment variables: those belong in the README's table).
+USAGE_DAYS = 120
+USAGE_REFRESH_SECONDS = 3600
+USAGE_SETTLE_HOURS = 6.0
 
 # --- Cleanup (deletion jobs) ----------------------------------------------------------------
 # How many deletes one job has in flight at once, and the most models one job or selection holds.
