@@ -95,6 +95,9 @@ class UsageState(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)  # scrubbed
+    # Which API the days are of (`Upstream.cache_key`); when the alias is pointed elsewhere,
+    # they are dropped and read again.
+    identity = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering: ClassVar = ["upstream"]

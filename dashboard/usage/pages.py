@@ -42,7 +42,11 @@ def for_detail(upstream: Upstream, model_id: str) -> dict[str, Any]:
         usage_chart=chart(found.days),
         usage_summary=(
             f"{found.total:,} request{'' if found.total == 1 else 's'} in {CHART_DAYS} days; "
-            + ("last used " + last if found.last_used else "used " + last)
+            + (
+                f"last used {last}"
+                if found.last_used
+                else f"not used in the last {usage.days} days"
+            )
         ),
     )
     return context

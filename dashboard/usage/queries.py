@@ -53,8 +53,8 @@ def status(upstream: Upstream, *, ask: bool = True) -> UsageStatus:
         due = now - state.last_attempt_at > refresh_interval()
     if ask and due:
         request_usage_read(upstream.alias)
-    if state is None:
-        return UsageStatus(has_admin_key=True, today=today)
+    if state is None or state.identity and state.identity != upstream.cache_key:
+        return UsageStatus(has_admin_key=True, today=today)  # nothing read of this API yet
     failed = bool(state.consecutive_failures)
     return UsageStatus(
         has_admin_key=True,

@@ -75,10 +75,12 @@ def read_usage(
     if not isinstance(claimed, datetime.datetime):
         return claimed
     state = UsageState.objects.get(upstream=upstream.alias)
+    if state.identity and state.identity != upstream.cache_key:
+        state = forget(upstream.alias)  # another API now: its days are not these
     start = first_day_to_read(state, now)
     try:
         models, keys, projects = _fetch(upstream, start)
-        _store(upstream.alias, start, now, models, keys)
+        _store(upstream, start, now, models, keys)
         read_key_names(upstream, projects, now)
     except Exception as exc:
         failures = state.consecutive_failures + 1
@@ -147,10 +149,27 @@ def _fetch(upstream: Upstream, start: datetime.date) -> tuple[ModelTotals, KeyTo
     return models, keys, projects
 
 
+def forget(alias: str) -> UsageState:
+    """Drop what was read for the alias and start over (the alias names another API now)."""
+    with transaction.atomic():
+        for table in (ModelDay, KeyDay, KeyName):
+            table.objects.filter(upstream=alias).delete()
+        UsageState.objects.filter(upstream=alias).update(
+            first_day=None, complete_through=None, last_success_at=None, identity=""
+        )
+        fill_last_used(alias)
+    return UsageState.objects.get(upstream=alias)
+
+
 def _store(
-    alias: str, start: datetime.date, now: datetime.datetime, models: ModelTotals, keys: KeyTotals
+    upstream: Upstream,
+    start: datetime.date,
+    now: datetime.datetime,
+    models: ModelTotals,
+    keys: KeyTotals,
 ) -> None:
     """Replace the days read, drop the days past the window, set `last_used`: one transaction."""
+    alias = upstream.alias
     oldest = utc_day(now) - (window_days() - 1) * DAY
     with transaction.atomic():
         for table in (ModelDay, KeyDay):
@@ -185,6 +204,7 @@ def _store(
             first_day=oldest if state.first_day is None else max(state.first_day, oldest),
             complete_through=max(complete, state.complete_through or complete),
             last_success_at=now,
+            identity=upstream.cache_key,
             consecutive_failures=0,
             next_attempt_at=None,
             last_error="",

@@ -306,3 +306,19 @@ def test_key_names_that_cannot_be_read_leave_the_usage_read(
 
     assert not isinstance(state, str) and state.last_error == ""
     assert ModelDay.objects.get().requests == 3
+
+
+def test_an_alias_pointed_at_another_api_drops_its_days_and_reads_the_window_again(
+    admin_api: respx.MockRouter, settings: Any
+) -> None:
+    route = admin_api.get(USAGE)
+    route.mock(return_value=page(bucket(TODAY, result(FT, "key_a", 3))))
+    read_usage(get_upstream(), now=NOW)
+
+    settings.OPENAI_ORG_ID = "org-another"
+    route.mock(return_value=page(bucket(TODAY, result("gpt-4o", "key_z", 1))))
+    read_usage(get_upstream(), now=NOW + datetime.timedelta(hours=1))
+
+    assert route.calls.last.request.url.params["start_time"] == str(day_start(TODAY - 119 * DAY))
+    assert list(ModelDay.objects.values_list("model_id", flat=True)) == ["gpt-4o"]
+    assert UsageState.objects.get().identity == get_upstream().cache_key
