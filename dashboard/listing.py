@@ -17,7 +17,10 @@ from .converters import is_valid_model_id
 BASE_OWNERS = frozenset({"system", "openai", "openai-internal"})
 PAGE_SIZES = (25, 50, 100, 200)
 AGES = {"30": 30, "90": 90, "365": 365}
-SORTS = ("id", "owned_by", "created", "shutdown_date", "kind", "stops_on")
+SORTS = ("id", "owned_by", "created", "shutdown_date", "kind", "stops_on", "last_used")
+# "Idle for more than N days": no requests in the last N days (none in the days read counts),
+# and created more than N days ago. Offered only for N up to the days of usage read.
+IDLE = {"30": 30, "90": 90, "180": 180}
 KINDS = {"base": "Base", "fine-tuned": "Fine-tuned"}
 # "Stops working" filter: the day a model stops (its own or its base model's shutdown date).
 STOPS = {"30": "Within 30 days", "90": "Within 90 days", "past": "Already past"}
@@ -48,6 +51,7 @@ COLUMNS = [
     ("created", "Created"),
     ("shutdown_date", "Shutdown"),
     ("stops_on", "Stops working"),
+    ("last_used", "Last used"),
     ("actions", "Actions"),
 ]
 
@@ -84,6 +88,7 @@ class Row:
     # From the catalogue (`stops`): the day it stops working and whose date that is.
     stops_on: datetime.date | None = None
     stops_because: str = ""
+    last_used: datetime.date | None = None  # from the Usage API (see dashboard.usage)
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Row:
@@ -130,6 +135,7 @@ class ListQuery:
     base: str = ""
     age: str = ""
     stops: str = ""
+    idle: str = ""
     sort: str = "-created"
     page: int = 1
     per_page: int = 50
@@ -151,6 +157,7 @@ class ListQuery:
             base=params.get("base", "")[:200],
             age=params.get("age", "") if params.get("age") in AGES else "",
             stops=params.get("stops", "") if params.get("stops") in STOPS else "",
+            idle=params.get("idle", "") if params.get("idle") in IDLE else "",
             sort=sort if sort.removeprefix("-") in SORTS else cls.sort,
             page=max(1, number("page", 1)),
             per_page=per_page if per_page in PAGE_SIZES else cls.per_page,
@@ -164,7 +171,18 @@ class ListQuery:
         defaults = ListQuery()
         return {
             name: getattr(query, name)
-            for name in ("q", "owner", "kind", "base", "age", "stops", "sort", "page", "per_page")
+            for name in (
+                "q",
+                "owner",
+                "kind",
+                "base",
+                "age",
+                "stops",
+                "idle",
+                "sort",
+                "page",
+                "per_page",
+            )
             if getattr(query, name) != getattr(defaults, name)
         }
 
@@ -185,7 +203,7 @@ class ListQuery:
             return self.url(sort=f"-{column}")
         if self.sort == f"-{column}":
             return self.url(sort=column)
-        return self.url(sort=f"-{column}" if column == "created" else column)
+        return self.url(sort=f"-{column}" if column in ("created", "last_used") else column)
 
     def aria_sort(self, column: str) -> str:
         if self.sort == column:
@@ -207,7 +225,7 @@ class ListQuery:
 
     @property
     def is_filtered(self) -> bool:
-        return any((self.q, self.owner, self.kind, self.base, self.age, self.stops))
+        return any((self.q, self.owner, self.kind, self.base, self.age, self.stops, self.idle))
 
 
 def _predicates(query: ListQuery, now: float) -> dict[str, Callable[[Row], bool]]:
@@ -227,7 +245,21 @@ def _predicates(query: ListQuery, now: float) -> dict[str, Callable[[Row], bool]
     if query.stops:
         today = utc_day(now)
         preds["stops"] = lambda r: stops_within(query.stops, stops_bucket(r.stops_on, today))
+    if query.idle:
+        preds["idle"] = idle_predicate(IDLE[query.idle], now)
     return preds
+
+
+def idle_predicate(days: int, now: float) -> Callable[[Row], bool]:
+    """Idle for more than `days`: no use since, and older than that (never used counts)."""
+    since = utc_day(now) - datetime.timedelta(days=days)
+    cutoff = now - days * 86400
+    return lambda r: (r.last_used is None or r.last_used < since) and r.created < cutoff
+
+
+def idle_options(usage_days: int | None) -> list[str]:
+    """The idle filter's values that the days read can answer (none without usage)."""
+    return [key for key, days in IDLE.items() if usage_days is not None and days <= usage_days]
 
 
 def _matching(rows: Iterable[Row], preds: Iterable[Callable[[Row], bool]]) -> list[Row]:
@@ -244,14 +276,17 @@ class Facet:
     total: int = 0  # what "Any" counts: the rows that every *other* active filter lets through
 
 
-def facets(rows: list[Row], query: ListQuery, now: float) -> list[Facet]:
-    """Each filter's options with counts, given every *other* active filter."""
+def facets(
+    rows: list[Row], query: ListQuery, now: float, *, usage_days: int | None = None
+) -> list[Facet]:
+    """Each filter's options with counts, given every *other* active filter (the idle one
+    with the options `usage_days` can answer)."""
     preds = _predicates(query, now)
 
     def others(name: str) -> list[Row]:
         return _matching(rows, (p for key, p in preds.items() if key != name))
 
-    narrowed = {name: others(name) for name in ("owner", "kind", "base", "age", "stops")}
+    narrowed = {name: others(name) for name in ("owner", "kind", "base", "age", "stops", "idle")}
     owners = Counter(r.owned_by for r in narrowed["owner"])
     kinds = Counter(r.kind for r in narrowed["kind"])
     bases = Counter(r.base_model for r in narrowed["base"] if r.base_model)
@@ -273,9 +308,19 @@ def facets(rows: list[Row], query: ListQuery, now: float) -> list[Facet]:
         for k, label in STOPS.items()
     ]
     found.append(Facet("stops", "Stops working", stops, query.stops))
+    if offered := idle_options(usage_days):
+        idle_rows = narrowed["idle"]
+        counts = [
+            (key, IDLE_LABEL.format(IDLE[key]), sum(map(idle_predicate(IDLE[key], now), idle_rows)))
+            for key in offered
+        ]
+        found.append(Facet("idle", "Usage", counts, query.idle))
     for facet in found:
         facet.total = len(narrowed[facet.name])
     return found
+
+
+IDLE_LABEL = "Idle for more than {} days"
 
 
 def _sort_key(column: str) -> Callable[[Row], Any]:
@@ -285,6 +330,8 @@ def _sort_key(column: str) -> Callable[[Row], Any]:
         return lambda r: (r.shutdown_date is None, r.shutdown_date or "", r.id)
     if column == "stops_on":
         return lambda r: (r.stops_on is None, r.stops_on or datetime.date.min, r.id)
+    if column == "last_used":  # not used in the days read: the oldest
+        return lambda r: (r.last_used is not None, r.last_used or datetime.date.min, r.id)
     return lambda r: (str(getattr(r, column)).casefold(), r.id)
 
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "dashboard",
     "dashboard.catalogue",
     "dashboard.cleanup",
+    "dashboard.usage",
     "django_tasks_db",
     *(["dashboard.sandbox"] if SANDBOX_ENABLED else []),
 ]
@@ -175,6 +176,8 @@ OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="") or None
 OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="") or "https://api.openai.com/v1"
 OPENAI_ORG_ID = env.str("OPENAI_ORG_ID", default="") or None
 OPENAI_PROJECT_ID = env.str("OPENAI_PROJECT_ID", default="") or None
+# The default upstream's organization Admin API key (optional): the Usage API's "last used".
+OPENAI_ADMIN_KEY = env.str("OPENAI_ADMIN_KEY", default="") or None
 UPSTREAM_TIMEOUT = env.float("UPSTREAM_TIMEOUT", default=15.0)
 UPSTREAM_MAX_RETRIES = env.int("UPSTREAM_MAX_RETRIES", default=2)
 # The total time a page waits on the upstream: every attempt and every Retry-After wait
@@ -189,6 +192,14 @@ MODELS_CACHE_SECONDS = env.int("MODELS_CACHE_SECONDS", default=60)
 # the default one comes from the OPENAI_* variables above (or is the sandbox).
 UPSTREAMS: dict[str, dict[str, object]] = env.json("UPSTREAMS", default={})
 
+# --- Usage ("last used", from the Usage API with an upstream's admin key) -------------------
+# How many UTC days back the first read goes (and the window kept), how often it reads again,
+# and how long after a day ends it counts as complete (until then it is read again each run).
+# Plain settings for now (not environment variables: those belong in the README's table).
+USAGE_DAYS = 120
+USAGE_REFRESH_SECONDS = 3600
+USAGE_SETTLE_HOURS = 6.0
+
 # --- Cleanup (deletion jobs) ----------------------------------------------------------------
 # How many deletes one job has in flight at once, and the most models one job or selection holds.
 CLEANUP_CONCURRENCY = env.int("CLEANUP_CONCURRENCY", default=4)
@@ -201,6 +212,7 @@ CLEANUP_LEASE_SECONDS = env.float("CLEANUP_LEASE_SECONDS", default=30.0)
 SANDBOX_KEYS = {"sk-sandbox-owner": "owner", "sk-sandbox-reader": "reader"}
 SANDBOX_API_KEY = "sk-sandbox-owner"  # the key the dashboard itself uses in sandbox mode
 SANDBOX_ORGANIZATION = "org-sandbox"
+SANDBOX_ADMIN_KEY = "sk-sandbox-admin"  # the sandbox upstreams' admin key (its Usage API)
 # Fault injection for tests and demos: "", "error-500", "error-429", "timeout", "malformed",
 # "unavailable".
 SANDBOX_FAILURE = env.str("SANDBOX_FAILURE", default="")

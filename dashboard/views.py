@@ -49,6 +49,7 @@ from .upstreams import (
     get_upstream,
     scrub,
 )
+from .usage import pages as usage_pages
 
 Outcome = AuditEntry.Outcome
 
@@ -120,6 +121,7 @@ def model_list(request: HttpRequest, alias: str) -> HttpResponse:
     """The catalogue's copy, at once; only a first-ever load waits (bounded) for the API."""
     upstream = upstream_for(request, alias)
     query = ListQuery.from_querydict(request.GET)
+    usage, query = usage_pages.for_list(upstream, query)  # "Last used", the idle filter
     list_path = reverse("model-list", args=[alias])
     asked = bool(request.GET.get("refresh"))
     status = freshness.copy_status(upstream, ask=asked)
@@ -132,7 +134,7 @@ def model_list(request: HttpRequest, alias: str) -> HttpResponse:
     elif asked and not wants_fragment(request):
         return redirect(list_path + query.url())  # the refresh is queued: back to the page
     now = time.time()
-    result = queries.list_page(alias, query, now)
+    result = queries.list_page(alias, query, now, usage_days=usage.days if usage.known else None)
     page = result.page
     list_url = list_path + query.url()
     page_ids = [row.id for row in page.rows if row.is_deletable]
@@ -147,6 +149,7 @@ def model_list(request: HttpRequest, alias: str) -> HttpResponse:
         "list_url": list_url,
         "page_sizes": PAGE_SIZES,
         "columns": query.columns(),
+        "usage": usage,
         **selection_context(request.user, alias, query, page_ids, now=now, return_to=list_url),
     }
     response = render(request, template_for(request, "models/list.html", "results"), context)
@@ -214,6 +217,7 @@ def model_detail(request: HttpRequest, alias: str, model_id: str) -> HttpRespons
         "problem": problem,
         "history": _history(request, alias, model_id, story),
         "page_title": model_id,
+        **usage_pages.for_detail(upstream, model_id),
     }
     if raw is not None:
         context.update(

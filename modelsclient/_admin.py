@@ -33,10 +33,12 @@ __all__ = [
     "Admin",
     "AsyncAdmin",
     "AsyncOrganization",
+    "AsyncProjects",
     "AsyncUsage",
     "AsyncUsageWithRawResponse",
     "AsyncUsageWithStreamingResponse",
     "Organization",
+    "Projects",
     "Usage",
     "UsageWithRawResponse",
     "UsageWithStreamingResponse",
@@ -85,17 +87,28 @@ def _completions(start_time: int, arguments: UsageArguments) -> RequestOptions:
 
 
 class Admin:
-    """`client.admin`: the Admin API (here only `organization.usage.completions`)."""
+    """`client.admin`: the Admin API (`organization.usage.completions` and
+    `organization.projects.api_keys.list`)."""
 
     def __init__(self, client: Client) -> None:
         self.organization = Organization(client)
 
 
 class Organization:
-    """`client.admin.organization`: holds `usage`."""
+    """`client.admin.organization`: holds `usage` and `projects`."""
 
     def __init__(self, client: Client) -> None:
         self.usage = Usage(client)
+        self.projects = Projects(client)
+
+
+class Projects:
+    """`client.admin.organization.projects`: holds `api_keys`."""
+
+    def __init__(self, client: Client) -> None:
+        from ._api_keys import APIKeys
+
+        self.api_keys = APIKeys(client)
 
 
 class Usage:
@@ -157,10 +170,20 @@ class AsyncAdmin:
 
 
 class AsyncOrganization:
-    """`async_client.admin.organization`: holds `usage`."""
+    """`async_client.admin.organization`: holds `usage` and `projects`."""
 
     def __init__(self, client: AsyncClient) -> None:
         self.usage = AsyncUsage(client)
+        self.projects = AsyncProjects(client)
+
+
+class AsyncProjects:
+    """`async_client.admin.organization.projects`: holds `api_keys`."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        from ._api_keys import AsyncAPIKeys
+
+        self.api_keys = AsyncAPIKeys(client)
 
 
 class AsyncUsage:

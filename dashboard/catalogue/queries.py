@@ -25,12 +25,15 @@ from django.db.models.expressions import OrderBy
 
 from dashboard.listing import (
     AGES,
+    IDLE,
+    IDLE_LABEL,
     KINDS,
     STOPS,
     Facet,
     ListQuery,
     Page,
     Row,
+    idle_options,
     parse_fine_tune,
     stops_within,
     utc_day,
@@ -66,15 +69,18 @@ def present(upstream: str) -> QuerySet[CatalogueModel]:
     return CatalogueModel.objects.filter(upstream=upstream, gone_at__isnull=True)
 
 
-def list_page(upstream: str, query: ListQuery, now: float) -> ListResult:
+def list_page(
+    upstream: str, query: ListQuery, now: float, *, usage_days: int | None = None
+) -> ListResult:
     """Rows, total and facet counts (each with every *other* active filter) for one page.
 
-    `now` is Unix seconds (the age filter's reference).
+    `now` is Unix seconds (the age and idle filters' reference); `usage_days` is how many days
+    of usage are read (None: none), which decides the idle filter's options.
     """
     filters = _filters(query, now)
     rows = present(upstream)
     groups = _groups(rows.filter(filters.get("q", Q())), now)
-    facets = _facets(groups, query)
+    facets = _facets(groups, query, usage_days)
     total = sum(g.n for g in groups if g.matches(query))
     num_pages = max(1, math.ceil(total / query.per_page))
     number = min(query.page, num_pages)
@@ -116,6 +122,7 @@ def as_row(model: CatalogueModel) -> Row:
         data=model.data,
         stops_on=model.stops_on,
         stops_because=model.stops_because,
+        last_used=model.last_used,
     )
 
 
@@ -154,6 +161,7 @@ def state(upstream: str) -> UpstreamState | None:
 
 # "Older than N days" as levels: a model older than 365 days is older than 90 and 30 too.
 _AGE_LEVELS = {key: level for level, key in enumerate(sorted(AGES, key=AGES.__getitem__), 1)}
+_IDLE_LEVELS = {key: level for level, key in enumerate(sorted(IDLE, key=IDLE.__getitem__), 1)}
 
 
 @dataclass(frozen=True)
@@ -166,6 +174,7 @@ class _Group:
     age_level: int  # how many of the AGES thresholds the model is older than
     stops: str  # `listing.stops_bucket` of its stops_on
     n: int
+    idle_level: int = 0  # how many of the IDLE thresholds it is idle for
 
     def matches(self, query: ListQuery, *, but: str = "") -> bool:
         return (
@@ -174,6 +183,7 @@ class _Group:
             and (but == "base" or not query.base or self.base_model == query.base)
             and (but == "age" or not query.age or self.age_level >= _AGE_LEVELS[query.age])
             and (but == "stops" or not query.stops or stops_within(query.stops, self.stops))
+            and (but == "idle" or not query.idle or self.idle_level >= _IDLE_LEVELS[query.idle])
         )
 
 
@@ -184,17 +194,24 @@ def _groups(rows: QuerySet[CatalogueModel], now: float) -> list[_Group]:
         *(When(_older(now, days), then=Value(_AGE_LEVELS[key])) for key, days in oldest_first),
         default=Value(0),
     )
+    idle = Case(
+        *(
+            When(_idle(now, days), then=Value(_IDLE_LEVELS[key]))
+            for key, days in sorted(IDLE.items(), key=lambda item: -item[1])
+        ),
+        default=Value(0),
+    )
     counted = (
         rows.order_by()
-        .annotate(age_level=level, stops=_stops_bucket(now))
-        .values("owned_by", "base_model", "kind", "age_level", "stops")
+        .annotate(age_level=level, stops=_stops_bucket(now), idle_level=idle)
+        .values("owned_by", "base_model", "kind", "age_level", "stops", "idle_level")
         .annotate(n=Count("pk"))
-        .values_list("owned_by", "base_model", "kind", "age_level", "stops", "n")
+        .values_list("owned_by", "base_model", "kind", "age_level", "stops", "n", "idle_level")
     )
     return [_Group(*values) for values in counted]
 
 
-def _facets(groups: list[_Group], query: ListQuery) -> list[Facet]:
+def _facets(groups: list[_Group], query: ListQuery, usage_days: int | None) -> list[Facet]:
     """`listing.facets` from the grouped counts: each filter's options given the others."""
 
     def counts(facet: str, key: Callable[[_Group], str]) -> Counter[str]:
@@ -225,6 +242,14 @@ def _facets(groups: list[_Group], query: ListQuery) -> list[Facet]:
         for key, label in STOPS.items()
     ]
     found.append(Facet("stops", "Stops working", stops, query.stops))
+    if offered := idle_options(usage_days):
+        by_idle = [g for g in groups if g.matches(query, but="idle")]
+        idle = [
+            (key, IDLE_LABEL.format(IDLE[key]), sum(g.n for g in by_idle if g.idle_level >= level))
+            for key in offered
+            for level in [_IDLE_LEVELS[key]]
+        ]
+        found.append(Facet("idle", "Usage", idle, query.idle))
     for facet in found:  # "Any": the rows every *other* active filter lets through
         facet.total = sum(g.n for g in groups if g.matches(query, but=facet.name))
     return found
@@ -255,6 +280,8 @@ def _filters(query: ListQuery, now: float) -> dict[str, Q]:
         filters["age"] = _older(now, AGES[query.age])
     if query.stops:
         filters["stops"] = _stops_filter(query.stops, utc_day(now))
+    if query.idle:
+        filters["idle"] = _idle(now, IDLE[query.idle])
     return filters
 
 
@@ -282,6 +309,12 @@ def _older(now: float, days: int) -> Q:
     return Q(created__lt=math.ceil(now - days * 86400)) | Q(created__isnull=True)
 
 
+def _idle(now: float, days: int) -> Q:
+    """`listing.idle_predicate`: no requests since `days` ago (or none read), and older."""
+    since = utc_day(now) - datetime.timedelta(days=days)
+    return (Q(last_used__lt=since) | Q(last_used__isnull=True)) & _older(now, days)
+
+
 def _all(filters: dict[str, Q], *excluded: str) -> Q:
     return reduce(operator.and_, (q for name, q in filters.items() if name not in excluded), Q())
 
@@ -293,6 +326,8 @@ def _ordering(sort: str) -> list[OrderBy]:
         key = _nulls(F("created"), descending, nulls_smallest=True)
     elif column in ("shutdown_date", "stops_on"):
         key = _nulls(F(column), descending, nulls_smallest=False)
+    elif column == "last_used":  # not used in the days read: the oldest
+        key = _nulls(F("last_used"), descending, nulls_smallest=True)
     else:
         name = {"id": "model_id_folded", "owned_by": "owned_by_folded"}.get(column, column)
         key = OrderBy(F(name), descending=descending)

@@ -65,8 +65,11 @@ from dashboard.upstreams import (
     describe_error,
     get_upstream,
 )
+from dashboard.usage.queries import requests_since
 
 from .models import DeletionJob, DeletionRequest, JobItem
+
+USED_WITHIN = 30  # days: a model used in them gets a note in the check (usage, admin key)
 
 log = logging.getLogger(__name__)
 
@@ -393,6 +396,7 @@ def _judge(
         row.model_id: row
         for row in CatalogueModel.objects.filter(upstream=job.upstream, model_id__in=ids)
     }
+    used = _recent_requests(job.upstream, known.values(), now)
     held = dict(
         JobItem.objects.filter(upstream=job.upstream, model_id__in=ids, holds_lock=True)
         .exclude(job=job)
@@ -418,6 +422,7 @@ def _judge(
         else:
             item.verdict = Verdict.READY
             item.notes = _notes(known.get(item.model_id), now)
+            item.notes += _usage_note(known.get(item.model_id), used, now)
             candidates.append(item)
     _lock(job, candidates)
     JobItem.objects.bulk_update(
@@ -451,6 +456,26 @@ def _lock(job: DeletionJob, candidates: list[JobItem]) -> None:
             )
             item.verdict, item.refusal = Verdict.REFUSED, "locked"
             item.refusal_text = f"Already in open job #{other}."
+
+
+def _recent_requests(upstream: str, rows: Any, now: Any) -> dict[str, int]:
+    """Requests in the last USED_WITHIN days of the models used in them (usage, one query)."""
+    since = now.date() - timedelta(days=USED_WITHIN - 1)
+    recent = [row.model_id for row in rows if row.last_used and row.last_used >= since]
+    return requests_since(upstream, recent, since) if recent else {}
+
+
+def _usage_note(row: CatalogueModel | None, used: Mapping[str, int], now: Any) -> list[str]:
+    """ "Used N days ago (R requests in the last 30 days)" for a model used lately."""
+    if row is None or row.model_id not in used or row.last_used is None:
+        return []
+    ago = (now.date() - row.last_used).days
+    when = "today" if ago == 0 else "yesterday" if ago == 1 else f"{ago} days ago"
+    requests = used[row.model_id]
+    return [
+        f"Used {when} ({requests:,} request{'' if requests == 1 else 's'} "
+        f"in the last {USED_WITHIN} days)."
+    ]
 
 
 def _notes(row: CatalogueModel | None, now: datetime) -> list[str]:

@@ -19,5 +19,10 @@ urlpatterns = [
         name="fine-tuning-job-checkpoints",
     ),
     path("organization/usage/completions", usage_views.usage_completions, name="usage-completions"),
+    path(
+        "organization/projects/<str:project_id>/api_keys",
+        usage_views.project_api_keys,
+        name="project-api-keys",
+    ),
     path("<path:path>", views.unknown_url, name="unknown-url"),
 ]

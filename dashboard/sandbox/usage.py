@@ -15,7 +15,16 @@ from typing import Any
 
 from .jobs import CHECKPOINT, stable_random
 
-__all__ = ["DAY", "WINDOW_DAYS", "Usage", "aggregate", "last_used_days_ago", "usage_for"]
+__all__ = [
+    "API_KEYS",
+    "API_KEY_DETAILS",
+    "DAY",
+    "WINDOW_DAYS",
+    "Usage",
+    "aggregate",
+    "last_used_days_ago",
+    "usage_for",
+]
 
 DAY = 86400
 WINDOW_DAYS = 120
@@ -25,6 +34,31 @@ API_KEYS = [
     ("key_sbxBackend000002", "proj_sandbox_main"),
     ("key_sbxNotebook00003", "proj_sandbox_main"),
 ]
+# Their names and owners, as the Admin API's project API keys endpoint tells them:
+# key id -> (name, owner type, owner id, owner name, owner email).
+API_KEY_DETAILS = {
+    "key_sbxSupportBot0001": (
+        "Support bot",
+        "service_account",
+        "svc_acct_sbxSupportBot",
+        "support-bot",
+        None,
+    ),
+    "key_sbxBackend000002": (
+        "Backend (production)",
+        "user",
+        "user_sbxAda",
+        "Ada Lovelace",
+        "ada@sandbox.example",
+    ),
+    "key_sbxNotebook00003": (
+        "Notebook experiments",
+        "user",
+        "user_sbxGrace",
+        "Grace Hopper",
+        "grace@sandbox.example",
+    ),
+}
 BASE_MODEL_PROFILES = {
     "gpt-4o-mini": ("busy", 0),
     "gpt-4o": ("busy", 0),

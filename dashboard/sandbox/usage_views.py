@@ -10,10 +10,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from .models import SandboxFineTuningJob, SandboxModel
-from .usage import BASE_MODEL_PROFILES, DAY, aggregate, usage_for
+from .usage import API_KEY_DETAILS, API_KEYS, BASE_MODEL_PROFILES, DAY, aggregate, usage_for
 from .views import _error, _with_headers
 
-__all__ = ["usage_completions"]
+__all__ = ["project_api_keys", "usage_completions"]
 
 _GROUP_FIELDS = {"project_id", "user_id", "api_key_id", "model", "batch"}
 _MISSING_SCOPE = (
@@ -110,4 +110,71 @@ def usage_completions(request: HttpRequest) -> HttpResponse:  # noqa: C901 (one 
     ]
     body = {"object": "page", "data": data, "has_more": more}
     body["next_page"] = _token(starts[-1] + DAY) if more else None
+    return JsonResponse(body)
+
+
+def _api_key(key_id: str) -> dict[str, object]:
+    name, kind, owner_id, owner_name, email = API_KEY_DETAILS[key_id]
+    created = 1_717_200_000 + sum(map(ord, key_id)) * 1000
+    owner: dict[str, object] = {"type": kind}
+    if kind == "user":
+        owner["user"] = {
+            "object": "organization.project.user",
+            "id": owner_id,
+            "name": owner_name,
+            "email": email,
+            "role": "owner",
+            "created_at": created,
+        }
+    else:
+        owner["service_account"] = {
+            "object": "organization.project.service_account",
+            "id": owner_id,
+            "name": owner_name,
+            "role": "member",
+            "created_at": created,
+        }
+    return {
+        "object": "organization.project.api_key",
+        "id": key_id,
+        "name": name,
+        "redacted_value": f"sk-proj-****{key_id[-4:]}",
+        "created_at": created,
+        "last_used_at": None,
+        "owner_project_access": "active",
+        "owner": owner,
+    }
+
+
+@_with_headers
+def project_api_keys(request: HttpRequest, project_id: str) -> HttpResponse:
+    """GET /sandbox/v1/organization/projects/{project_id}/api_keys: the project's keys (names
+    and owners), `after`/`limit` pages; the admin key only."""
+    if request.method != "GET":
+        return _error(405, f"Method {request.method} not allowed.", "invalid_request_error")
+    if request.sandbox_role != "admin":  # type: ignore[attr-defined]
+        return _error(
+            401,
+            _MISSING_SCOPE.replace("api.usage.read", "api.management.read"),
+            "invalid_request_error",
+            code="missing_scope",
+        )
+    projects = {project for _, project in API_KEYS}
+    if project_id not in projects:
+        return _error(404, f"No project found with id '{project_id}'.", "invalid_request_error")
+    limit = _int(request, "limit") or 20
+    if not 1 <= limit <= 100:
+        return _bad("Invalid 'limit': expected an integer from 1 to 100.", "limit")
+    ids = sorted(key for key, project in API_KEYS if project == project_id)
+    after = request.GET.get("after")
+    if after:
+        ids = [key for key in ids if key > after]
+    shown = ids[:limit]
+    body = {
+        "object": "list",
+        "data": [_api_key(key) for key in shown],
+        "first_id": shown[0] if shown else None,
+        "last_id": shown[-1] if shown else None,
+        "has_more": len(ids) > limit,
+    }
     return JsonResponse(body)

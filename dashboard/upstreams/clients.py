@@ -66,6 +66,8 @@ def _build(upstream: Upstream) -> modelsclient.Client:
     )
     return modelsclient.Client(
         api_key=upstream.api_key,
+        # "" (not None): no admin key means none, never one read from OPENAI_ADMIN_KEY here.
+        admin_api_key=upstream.admin_api_key,
         organization=upstream.organization,
         project=upstream.project,
         base_url=upstream.base_url,

@@ -10,9 +10,11 @@ UPSTREAMS = {
 ```
 
 Options per alias: BASE_URL (default https://api.openai.com/v1), API_KEY (or API_KEY_ENV: the
-name of a variable holding it), ORGANIZATION, PROJECT, LABEL, TIMEOUT, MAX_RETRIES, PAGE_BUDGET,
-REFRESH_SECONDS (defaults: UPSTREAM_TIMEOUT, UPSTREAM_MAX_RETRIES, UPSTREAM_PAGE_BUDGET,
-MODELS_CACHE_SECONDS), SANDBOX (true: the embedded sandbox, in-process).
+name of a variable holding it), ADMIN_API_KEY (or ADMIN_API_KEY_ENV: an organization Admin API
+key, optional, for the Usage API; OPENAI_ADMIN_KEY for the default upstream), ORGANIZATION,
+PROJECT, LABEL, TIMEOUT, MAX_RETRIES, PAGE_BUDGET, REFRESH_SECONDS (defaults: UPSTREAM_TIMEOUT,
+UPSTREAM_MAX_RETRIES, UPSTREAM_PAGE_BUDGET, MODELS_CACHE_SECONDS), SANDBOX (true: the embedded
+sandbox, in-process).
 The configuration is read from settings on every call, so it follows settings changes.
 """
 
@@ -50,6 +52,8 @@ class Upstream:
     page_budget: float = 8.0
     refresh_seconds: int = 60
     is_sandbox: bool = False
+    # The Usage API wants an organization Admin API key: a second, optional credential.
+    admin_api_key: str = field(default="", repr=False)
 
     @property
     def label(self) -> str:
@@ -64,6 +68,10 @@ class Upstream:
     @property
     def is_configured(self) -> bool:
         return bool(self.api_key)
+
+    @property
+    def has_admin_key(self) -> bool:
+        return bool(self.admin_api_key)
 
     @property
     def cache_key(self) -> str:
@@ -90,7 +98,7 @@ def _sandbox(alias: str, **options: Any) -> Upstream:
         api_key=settings.SANDBOX_API_KEY,
         organization=None,
         is_sandbox=True,
-        **{**_defaults(), **options},
+        **{"admin_api_key": settings.SANDBOX_ADMIN_KEY, **_defaults(), **options},
     )
 
 
@@ -110,8 +118,13 @@ def _from_options(alias: str, options: dict[str, Any]) -> Upstream:
     }
     name = str(opts.get("LABEL") or "")
     if opts.get("SANDBOX"):
-        return _sandbox(alias, name=name, **tuning)
+        admin: dict[str, str] = {}
+        if "ADMIN_API_KEY" in opts:  # "" shows the sandbox without its Usage API
+            admin["admin_api_key"] = str(opts["ADMIN_API_KEY"] or "")
+        return _sandbox(alias, name=name, **tuning, **admin)
     key = opts.get("API_KEY") or os.environ.get(str(opts.get("API_KEY_ENV") or ""), "")
+    admin_env = str(opts.get("ADMIN_API_KEY_ENV") or "")
+    admin_key = opts.get("ADMIN_API_KEY") or os.environ.get(admin_env, "")
     return Upstream(
         alias=alias,
         base_url=str(opts.get("BASE_URL") or OPENAI_BASE_URL).rstrip("/"),
@@ -119,6 +132,7 @@ def _from_options(alias: str, options: dict[str, Any]) -> Upstream:
         organization=opts.get("ORGANIZATION") or None,
         project=opts.get("PROJECT") or None,
         name=name,
+        admin_api_key=str(admin_key or ""),
         **{**_defaults(), **tuning},
     )
 
@@ -138,6 +152,7 @@ def upstreams() -> dict[str, Upstream]:
             api_key=settings.OPENAI_API_KEY or "",
             organization=settings.OPENAI_ORG_ID,
             project=settings.OPENAI_PROJECT_ID,
+            admin_api_key=settings.OPENAI_ADMIN_KEY or "",
             **_defaults(),
         )
         if settings.SANDBOX_ENABLED:
@@ -164,5 +179,7 @@ def get_upstream(alias: str = DEFAULT) -> Upstream:
 def api_keys() -> list[str]:
     """Every key the dashboard is configured with (to scrub them from what it shows)."""
     keys = {upstream.api_key for upstream in upstreams().values()}
+    keys |= {upstream.admin_api_key for upstream in upstreams().values()}
     keys |= set(settings.SANDBOX_KEYS) | {settings.SANDBOX_API_KEY, settings.OPENAI_API_KEY or ""}
+    keys |= {settings.SANDBOX_ADMIN_KEY, settings.OPENAI_ADMIN_KEY or ""}
     return sorted((key for key in keys if key), key=len, reverse=True)

