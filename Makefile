@@ -75,7 +75,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 pytest: $(STAMP) test-deps
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
 
 # Regenerate the README's screenshots (small PNGs under docs/screenshots/).
 screenshots: $(STAMP) test-deps
