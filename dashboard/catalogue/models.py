@@ -80,7 +80,7 @@ class CatalogueModel(models.Model):
             _present_index(
                 "catalogue_facets",
                 *("owned_by", "base_model", "kind", "created"),
-                *("model_id_folded", "owned_by_folded", "stops_on"),
+                *("model_id_folded", "owned_by_folded", "stops_on", "last_used"),
             ),
         ]
 
