@@ -16,7 +16,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
 from django.db.models import QuerySet
 
-from dashboard import roles
 from dashboard.catalogue import queries
 from dashboard.catalogue.models import CatalogueModel
 from dashboard.listing import ListQuery
@@ -165,8 +164,6 @@ def bar(
 def context(
     user: User, upstream: str, query: ListQuery, page_ids: list[str], *, now: float, return_to: str
 ) -> dict[str, object]:
-    """What a list page's template needs for its boxes and bar: `selection` (the bar) and,
-    for owners, `selected_ids` (the delete form sends every selected id)."""
-    found = bar(user, upstream, query, page_ids, now=now, return_to=return_to)
-    owner = found.count and roles.can_delete(user, upstream)
-    return {"selection": found, "selected_ids": selected_ids(user, upstream) if owner else []}
+    """What a list page's template needs for its boxes and bar: `selection` (the bar). The
+    delete form names the selection, not its ids: the server reads them (any number of them)."""
+    return {"selection": bar(user, upstream, query, page_ids, now=now, return_to=return_to)}

@@ -165,7 +165,6 @@ def selection_review(request: HttpRequest, alias: str) -> HttpResponse:
     context = {
         "page": page,
         "entries": entries,
-        "selected_ids": ids,
         "count": len(ids),
         "return_to": return_to,
         "review_url": _review_url(alias, return_to),

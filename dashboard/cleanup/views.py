@@ -25,7 +25,7 @@ from dashboard.rendering import forbidden, template_for
 from dashboard.signals import client_ip
 from dashboard.views import list_return_url, upstream_for
 
-from . import jobs
+from . import jobs, selection
 from .models import DeletionJob, DeletionRequest, JobItem
 
 LEDGER_PAGE = 100
@@ -97,17 +97,21 @@ def job_create(request: HttpRequest, alias: str) -> HttpResponse:
     if refused:
         return refused
     return_to = list_return_url(request, alias, "return_to")
+    from_selection = bool(request.POST.get("selection"))
+    if from_selection:  # the user's selection, read here: any number of ids, never posted
+        ids = selection.selected_ids(request.user, alias)
+    else:
+        ids = request.POST.getlist("model_id")
     try:
         job = jobs.create_job(
-            request.user,
-            upstream,
-            request.POST.getlist("model_id"),
-            return_to=return_to,
-            remote_addr=client_ip(request),
+            request.user, upstream, ids, return_to=return_to, remote_addr=client_ip(request)
         )
     except ValueError as exc:
         messages.error(request, str(exc))
         return redirect(return_to)
+    if from_selection:
+        selection.clear(request.user, alias)
+        messages.info(request, f"Your selection is in job #{job.pk}, and was cleared.")
     return redirect("job-detail", alias, job.pk)
 
 

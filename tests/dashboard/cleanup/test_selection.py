@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from dashboard.catalogue.sync import sync_models
-from dashboard.cleanup.models import SelectedModel
+from dashboard.cleanup.models import DeletionJob, SelectedModel
 from tests.markup import find, find_all, text
 
 HTMX = {"HX-Request": "true"}
@@ -333,7 +333,7 @@ def test_selections_are_per_user_and_per_upstream(
     assert bar_count(support.get(LIST)) == 30
 
 
-def test_owners_get_a_delete_form_to_the_job_page_with_every_selected_id_and_the_list(
+def test_owners_get_a_delete_form_that_names_the_selection_and_the_list(
     owner: Client, listed: list[dict[str, Any]]
 ) -> None:
     back = LIST + "?base=o4-mini-2025-04-16&sort=id"
@@ -343,14 +343,39 @@ def test_owners_get_a_delete_form_to_the_job_page_with_every_selected_id_and_the
 
     form = find(page.content, "form", id="deletion-form")
     assert form.attrs["action"] == "/u/default/jobs/new/"
-    ids = [
-        i.attrs["value"]
-        for i in find_all(page.content, "input", form="deletion-form", name="model_id")
-    ]
-    assert sorted(ids) == sorted(other(n) for n in range(30))
+    # The selection by reference: the server reads its ids (no hidden input per id).
+    assert not find_all(page.content, "input", form="deletion-form", name="model_id")
+    [named] = find_all(page.content, "input", form="deletion-form", name="selection")
+    assert named.attrs["value"] == "1"
     [return_to] = find_all(page.content, "input", form="deletion-form", name="return_to")
     assert return_to.attrs["value"] == back
     assert "Request deletion…" not in text(page.content)
+
+    response = owner.post("/u/default/jobs/new/", {"selection": "1", "return_to": back})
+
+    job = DeletionJob.objects.get()
+    assert response["Location"] == f"/u/default/jobs/{job.pk}/"
+    ids = sorted(job.items.values_list("model_id", flat=True))
+    assert ids == sorted(other(n) for n in range(30))
+    assert job.return_to == back
+    assert not SelectedModel.objects.exists()  # the selection went into the job
+
+
+def test_a_selection_larger_than_a_form_may_post_becomes_one_job(
+    owner: Client, settings: Any
+) -> None:
+    many = [
+        {"id": f"ft:o4-mini-2025-04-16:acme:bulk:B{n:05d}", "object": "model", "created": 1,
+         "owned_by": "acme"}
+        for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 200)
+    ]  # fmt: skip
+    sync_models("default", many)
+    owner.post(MATCHING, {"return_to": LIST + "?base=o4-mini-2025-04-16"})
+
+    response = owner.post("/u/default/jobs/new/", {"selection": "1"})
+
+    assert response.status_code == 302
+    assert DeletionJob.objects.get().items.count() == len(many)
 
 
 def test_others_get_request_deletion_instead_of_delete(
