@@ -145,9 +145,26 @@ def _refuse_grants(request: HttpRequest, rows: list[Any]) -> None:
 class RoleAwareUserAdmin(UserAdmin):
     """User management for Admins without a way up: only owners (and superusers) may grant the
     Owner role or superuser status, or edit an owner's account (its password included).
-    No one deletes their own account, or the last active Owner or superuser."""
+    No one deletes their own account, or the last active Owner or superuser — nor takes the
+    last one's role, superuser status or active flag away on the change form."""
 
     actions = ["delete_selected"]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            return form
+
+        class KeepsTheLastOwner(form):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                cleaned: dict[str, Any] = super().clean()
+                for reason in _why_not_change(obj, cleaned):
+                    self.add_error(None, reason)
+                return cleaned
+
+        return KeepsTheLastOwner
 
     def _may_manage_owners(self, request: HttpRequest) -> bool:
         return request.user.is_superuser or roles.can_delete(request.user)
@@ -225,6 +242,30 @@ def _why_not_delete(request: HttpRequest, users: list[Any]) -> list[str]:
     ):
         if members.filter(pk__in=pks).exists() and not members.exclude(pk__in=pks).exists():
             reasons.append(f"it would remove the last active {label}")
+    return reasons
+
+
+def _why_not_change(user: Any, cleaned: dict[str, Any]) -> list[str]:
+    """What saving this change form would break: the last active Owner losing the Owner group
+    or being deactivated, the last active superuser losing that status or being deactivated."""
+    active = cleaned.get("is_active", user.is_active)
+    groups = cleaned.get("groups")
+    keeps_owner = active and (groups is None or any(group.name == roles.OWNER for group in groups))
+    keeps_superuser = active and cleaned.get("is_superuser", user.is_superuser)
+    others = User.objects.filter(is_active=True).exclude(pk=user.pk)
+    reasons = []
+    owner_now = user.is_active and user.groups.filter(name=roles.OWNER).exists()
+    if owner_now and not keeps_owner and not others.filter(groups__name=roles.OWNER).exists():
+        reasons.append(
+            f"{user.get_username()} is the last active Owner: keep them active and in the "
+            "Owner group, or make someone else an Owner first. Nothing was changed."
+        )
+    superuser_now = user.is_active and user.is_superuser
+    if superuser_now and not keeps_superuser and not others.filter(is_superuser=True).exists():
+        reasons.append(
+            f"{user.get_username()} is the last active superuser: keep them active and a "
+            "superuser, or make someone else one first. Nothing was changed."
+        )
     return reasons
 
 

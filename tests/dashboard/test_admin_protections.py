@@ -238,3 +238,61 @@ def test_only_403s_are_dropped_from_djangos_request_log() -> None:
 
     assert DropForbidden().filter(server_error) is True
     assert DropForbidden().filter(forbidden) is False
+
+
+# --- The change form: the last Owner / superuser keeps the role -------------------------------
+
+
+def _change(browser: Client, user: User, **fields: object) -> object:
+    """Post the user's change form as it is, with `fields` changed."""
+    data: dict[str, object] = {
+        "username": user.username,
+        "is_active": "on" if user.is_active else "",
+        "is_staff": "on" if user.is_staff else "",
+        "is_superuser": "on" if user.is_superuser else "",
+        "groups": [g.pk for g in user.groups.all()],
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "initial-date_joined_0": "2026-01-01",
+        "initial-date_joined_1": "00:00:00",
+    }
+    data.update(fields)
+    return browser.post(f"{USERS}{user.pk}/change/", {k: v for k, v in data.items() if v != ""})
+
+
+@pytest.mark.parametrize("change", ["leaves the Owner group", "is deactivated"])
+def test_the_last_active_owner_keeps_the_role_on_the_change_form(db: None, change: str) -> None:
+    owner = _staff("odin", OWNER)
+    fields: dict[str, object] = (
+        {"groups": [Group.objects.get(name=SUPPORT).pk]}
+        if change == "leaves the Owner group"
+        else {"is_active": ""}
+    )
+
+    response = _change(_browser(owner), owner, **fields)
+
+    assert getattr(response, "status_code", None) == 200  # the form again, with the reason
+    assert b"is the last active Owner" in response.content  # type: ignore[attr-defined]
+    owner.refresh_from_db()
+    assert owner.is_active and owner.groups.filter(name=OWNER).exists()
+
+
+def test_an_owner_may_step_down_while_another_active_owner_remains(
+    two_owners: tuple[User, User],
+) -> None:
+    odin, _olga = two_owners
+
+    response = _change(_browser(odin), odin, groups=[Group.objects.get(name=ADMIN).pk])
+
+    assert getattr(response, "status_code", None) == 302
+    assert not odin.groups.filter(name=OWNER).exists()
+
+
+def test_the_last_active_superuser_keeps_the_status(db: None) -> None:
+    root = _staff("root", None, superuser=True)
+
+    response = _change(_browser(root), root, is_superuser="")
+
+    assert b"is the last active superuser" in response.content  # type: ignore[attr-defined]
+    root.refresh_from_db()
+    assert root.is_superuser
