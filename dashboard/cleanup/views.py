@@ -58,10 +58,18 @@ def _job(request: HttpRequest, alias: str, pk: int) -> DeletionJob:
     raise PermissionDenied("Deletion jobs are for the upstream's owners and admins.")
 
 
-def _owner_only(request: HttpRequest, alias: str, what: str) -> HttpResponse | None:
-    if roles.can_delete(request.user, alias):
-        return None
-    return forbidden(request, f"Only owners may {what}.")
+def _require_owner(request: HttpRequest, alias: str, what: str) -> None:
+    """403 (Django's handler: the site's page with the reason, a security event) unless the
+    user is an Owner of the upstream."""
+    if not roles.can_delete(request.user, alias):
+        raise PermissionDenied(f"Only owners may {what}.")
+
+
+def _owned_job(request: HttpRequest, alias: str, pk: int, what: str) -> DeletionJob:
+    """The job, for one of its owners to act on (404 / 403 otherwise)."""
+    job = _job(request, alias, pk)
+    _require_owner(request, alias, what)
+    return job
 
 
 @never_cache
@@ -93,9 +101,7 @@ def job_list(request: HttpRequest, alias: str) -> HttpResponse:
 def job_create(request: HttpRequest, alias: str) -> HttpResponse:
     """A job over the posted `model_id`s (the selection, or one model); deletes nothing yet."""
     upstream = upstream_for(request, alias)
-    refused = _owner_only(request, alias, "create deletion jobs")
-    if refused:
-        return refused
+    _require_owner(request, alias, "create deletion jobs")
     return_to = list_return_url(request, alias, "return_to")
     from_selection = bool(request.POST.get("selection"))
     if from_selection:  # the user's selection, read here: any number of ids, never posted
@@ -160,10 +166,7 @@ def job_detail(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
 @require_POST
 def job_drop(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
     """Take the ticked items out of a ready job."""
-    job = _job(request, alias, pk)
-    refused = _owner_only(request, alias, "change deletion jobs")
-    if refused:
-        return refused
+    job = _owned_job(request, alias, pk, "change deletion jobs")
     picked = [int(value) for value in request.POST.getlist("item") if value.isdigit()]
     dropped = jobs.drop_items(job, picked)
     if dropped:
@@ -176,10 +179,7 @@ def job_drop(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
 @require_POST
 def job_check(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
     """Queue the check again (after the API could not be read)."""
-    job = _job(request, alias, pk)
-    refused = _owner_only(request, alias, "check deletion jobs")
-    if refused:
-        return refused
+    job = _owned_job(request, alias, pk, "check deletion jobs")
     if job.status == DeletionJob.Status.VALIDATING:
         jobs.check_again(job)
         messages.info(request, "Checking again.")
@@ -189,10 +189,7 @@ def job_check(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
 @require_POST
 def job_confirm(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
     """Start the job: the owner typed the number of models it will delete."""
-    job = _job(request, alias, pk)
-    refused = _owner_only(request, alias, "run deletion jobs")
-    if refused:
-        return refused
+    job = _owned_job(request, alias, pk, "run deletion jobs")
     try:
         typed = request.POST.get("count", "")
         jobs.confirm(job, request.user, typed, remote_addr=client_ip(request))
@@ -205,10 +202,7 @@ def job_confirm(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
 
 @require_POST
 def job_cancel(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
-    job = _job(request, alias, pk)
-    refused = _owner_only(request, alias, "cancel deletion jobs")
-    if refused:
-        return refused
+    job = _owned_job(request, alias, pk, "cancel deletion jobs")
     if jobs.cancel(job, request.user, remote_addr=client_ip(request)):
         messages.warning(request, f"Job #{job.pk} cancelled: models not yet started are skipped.")
     else:
@@ -219,10 +213,7 @@ def job_cancel(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
 @require_POST
 def job_retry(request: HttpRequest, alias: str, pk: int) -> HttpResponse:
     """A new job over the failed items; it is checked again before anything is deleted."""
-    job = _job(request, alias, pk)
-    refused = _owner_only(request, alias, "retry deletion jobs")
-    if refused:
-        return refused
+    job = _owned_job(request, alias, pk, "retry deletion jobs")
     try:
         retry = jobs.retry_failed(job, request.user, remote_addr=client_ip(request))
     except ValueError as exc:
